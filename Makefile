@@ -1,0 +1,30 @@
+# Waterline — the two commands of the README live here.
+#   make demo   set up .venv and run the product with Shaanxi demo data (SQLite in var/)
+#   make test   set up .venv plus the system packages the tests need, then run the whole suite
+PYTHON ?= python3
+VENV   := .venv
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test venv lint typecheck clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/waterline demo
+
+test: $(STAMP)
+	bash scripts/test-deps.sh
+	bash scripts/run-tests.sh
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

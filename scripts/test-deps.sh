@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs and starts what the test suite needs beyond the Python packages:
+# SIPp (Debian sip-tester) for the telephony tests, and a running PostgreSQL on 127.0.0.1:5432.
+set -euo pipefail
+
+need=()
+command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -q >/dev/null || true
+    $sudo apt-get install -y -q "${need[@]}" >/dev/null
+fi
+
+# PostgreSQL: the machine kind starts it before the session; start it again if it went down.
+if command -v pg_lsclusters >/dev/null 2>&1; then
+    if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+        for v in $(ls /etc/postgresql 2>/dev/null); do
+            pg_ctlcluster --skip-systemctl-redirect "$v" main start || true
+        done
+        for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+    fi
+fi
