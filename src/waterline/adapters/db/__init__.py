@@ -1,1 +1,1 @@
-
+"""The SQLAlchemy store: engine, metadata, migrations and repositories."""

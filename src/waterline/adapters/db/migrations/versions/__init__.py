@@ -1,0 +1,1 @@
+"""Alembic revisions, one per file (Alembic skips this ``__init__``)."""

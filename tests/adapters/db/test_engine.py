@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from waterline.adapters.db.engine import create_engine, create_session_factory, is_sqlite
+from waterline.adapters.db.migrations import current_revision, downgrade, head_revision, upgrade
+
+
+def test_sqlite_file_gets_wal_and_pragmas(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'nested' / 'w.sqlite3'}"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+            assert connection.execute(text("PRAGMA synchronous")).scalar_one() == 1  # NORMAL
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+            assert connection.execute(text("PRAGMA busy_timeout")).scalar_one() == 5000
+    finally:
+        engine.dispose()
+    assert (tmp_path / "nested" / "w.sqlite3").exists()
+
+
+def test_sqlite_enforces_foreign_keys(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'fk.sqlite3'}")
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE p (id INTEGER PRIMARY KEY)"))
+            connection.execute(text("CREATE TABLE c (id INTEGER PRIMARY KEY, p INTEGER REFERENCES p(id))"))
+        with pytest.raises(Exception, match="FOREIGN KEY"):
+            with engine.begin() as connection:
+                connection.execute(text("INSERT INTO c (id, p) VALUES (1, 42)"))
+    finally:
+        engine.dispose()
+
+
+def test_unsupported_backend_is_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported database"):
+        create_engine("mysql://u@h/db")
+
+
+def test_is_sqlite() -> None:
+    assert is_sqlite("sqlite:///x.db")
+    assert not is_sqlite("postgresql+psycopg://u@h/db")
+
+
+def test_session_factory_runs_queries(db_url: str) -> None:
+    engine = create_engine(db_url)
+    try:
+        with create_session_factory(engine)() as session:
+            assert session.execute(text("SELECT 1 + 1")).scalar_one() == 2
+    finally:
+        engine.dispose()
+
+
+def test_migrations_upgrade_downgrade_and_are_idempotent(db_url: str) -> None:
+    assert current_revision(db_url) is None
+    upgrade(db_url)
+    upgrade(db_url)  # a second run at start-up must be a no-op
+    assert current_revision(db_url) == head_revision()
+    engine = create_engine(db_url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+        assert {"users", "alembic_version"} <= tables
+        constraints = {c["name"] for c in inspect(engine).get_unique_constraints("users")}
+        assert "uq_users_username" in constraints
+    finally:
+        engine.dispose()
+    downgrade(db_url, "base")
+    assert current_revision(db_url) is None
+    engine = create_engine(db_url)
+    try:
+        assert "users" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_first_revision_is_0001_users() -> None:
+    from alembic.script import ScriptDirectory
+
+    from waterline.adapters.db.migrations import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    base = script.get_revision("0001")
+    assert base is not None and base.down_revision is None
+    assert Path(base.path).name == "0001_users.py"
