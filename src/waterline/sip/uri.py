@@ -1,0 +1,279 @@
+"""SIP, SIPS and tel URIs (RFC 3261 §19.1, RFC 3966), parsed by hand with character tables.
+
+The user part is stored unescaped (``%2A43`` becomes ``*43``) so routing code compares plain text;
+``str()`` escapes it again where the grammar requires. IPv6 hosts keep their brackets (``[::1]``),
+exactly as the ``host`` production of the grammar spells them. Parameter names are lower-cased
+(they compare case-insensitively); values are kept as written.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+
+from waterline.sip.errors import RemoteProtocolError
+
+_ALNUM = frozenset(string.ascii_letters + string.digits)
+_UNRESERVED = _ALNUM | frozenset("-_.!~*'()")
+# characters that may stand unescaped in the user part, the password and parameters (§25.1)
+_USER_SAFE = _UNRESERVED | frozenset("&=+$,;?/")
+_PASSWORD_SAFE = _UNRESERVED | frozenset("&=+$,")
+_PARAM_SAFE = _UNRESERVED | frozenset("[]/:&+$%")
+_HEADER_SAFE = _UNRESERVED | frozenset("[]/?:+$%=")
+_HOST_CHARS = _ALNUM | frozenset("-._")
+_IPV6_CHARS = frozenset(string.hexdigits + ":.")
+_TEL_CHARS = _ALNUM | frozenset("+-.()*#%")
+_HEX = frozenset(string.hexdigits)
+
+
+def unescape(text: str) -> str:
+    """Decode ``%XX`` escapes; the bytes are read as UTF-8, falling back to GB18030."""
+    if "%" not in text:
+        return text
+    raw = bytearray()
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "%":
+            pair = text[i + 1 : i + 3]
+            if len(pair) != 2 or pair[0] not in _HEX or pair[1] not in _HEX:
+                raise RemoteProtocolError("Invalid escape in URI")
+            raw.append(int(pair, 16))
+            i += 3
+        else:
+            raw.extend(ch.encode("utf-8"))
+            i += 1
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("gb18030", errors="replace")
+
+
+def escape(text: str, safe: frozenset[str]) -> str:
+    """Escape every character of ``text`` not in ``safe`` as ``%XX`` of its UTF-8 bytes."""
+    for ch in text:
+        if ch not in safe:
+            break
+    else:
+        return text
+    out: list[str] = []
+    for ch in text:
+        if ch in safe:
+            out.append(ch)
+        else:
+            out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))
+    return "".join(out)
+
+
+@dataclass(slots=True)
+class SipUri:
+    """A parsed URI.
+
+    For ``tel:`` URIs the telephone number is in ``user`` and ``host`` is empty.
+    """
+
+    scheme: str
+    user: str | None
+    password: str | None
+    host: str
+    port: int | None = None
+    params: dict[str, str | None] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        parts: list[str] = [self.scheme, ":"]
+        if self.scheme == "tel":
+            parts.append(escape(self.user or "", _TEL_CHARS))
+        else:
+            if self.user is not None:
+                parts.append(escape(self.user, _USER_SAFE))
+                if self.password is not None:
+                    parts.append(":")
+                    parts.append(escape(self.password, _PASSWORD_SAFE))
+                parts.append("@")
+            parts.append(self.host)
+            if self.port is not None:
+                parts.append(f":{self.port}")
+        for name, value in self.params.items():
+            parts.append(f";{name}" if value is None else f";{name}={value}")
+        if self.headers:
+            parts.append("?")
+            parts.append("&".join(f"{k}={v}" for k, v in self.headers.items()))
+        return "".join(parts)
+
+    @property
+    def transport(self) -> str | None:
+        """The ``transport`` parameter, lower-cased, or None."""
+        value = self.params.get("transport")
+        return value.lower() if value else None
+
+    def address_of_record(self) -> str:
+        """``scheme:user@host`` with the host lower-cased: the key a registrar files bindings under."""
+        if self.scheme == "tel":
+            return f"tel:{self.user}"
+        if self.user is None:
+            return f"{self.scheme}:{self.host.lower()}"
+        return f"{self.scheme}:{escape(self.user, _USER_SAFE)}@{self.host.lower()}"
+
+
+def parse_uri(text: str) -> SipUri:
+    """Parse a ``sip:``, ``sips:`` or ``tel:`` URI.
+
+    Raises RemoteProtocolError (416 for an unknown scheme, 400 for bad syntax).
+    """
+    text = text.strip()
+    colon = text.find(":")
+    if colon <= 0:
+        raise RemoteProtocolError("Malformed URI")
+    scheme = text[:colon].lower()
+    rest = text[colon + 1 :]
+    if scheme == "sip" or scheme == "sips":
+        return _parse_sip(scheme, rest)
+    if scheme == "tel":
+        return _parse_tel(rest)
+    for ch in scheme:
+        if ch not in _ALNUM and ch not in "+-.":
+            raise RemoteProtocolError("Malformed URI")
+    raise RemoteProtocolError("Unsupported URI Scheme", 416)
+
+
+def _parse_sip(scheme: str, rest: str) -> SipUri:
+    user: str | None = None
+    password: str | None = None
+    at = rest.find("@")
+    if at >= 0:
+        userinfo = rest[:at]
+        rest = rest[at + 1 :]
+        if not userinfo:
+            raise RemoteProtocolError("Empty user part in URI")
+        pw = userinfo.find(":")
+        if pw >= 0:
+            password = _checked_unescape(userinfo[pw + 1 :], _PASSWORD_SAFE)
+            userinfo = userinfo[:pw]
+        user = _checked_unescape(userinfo, _USER_SAFE)
+    if not rest:
+        raise RemoteProtocolError("Missing host in URI")
+    if rest[0] == "[":
+        close = rest.find("]")
+        if close < 0:
+            raise RemoteProtocolError("Unterminated IPv6 reference in URI")
+        host = rest[: close + 1]
+        _check_ipv6(host)
+        i = close + 1
+    else:
+        i = 0
+        n = len(rest)
+        while i < n and rest[i] not in ":;?":
+            if rest[i] not in _HOST_CHARS:
+                raise RemoteProtocolError("Invalid character in URI host")
+            i += 1
+        host = rest[:i]
+        if not host:
+            raise RemoteProtocolError("Missing host in URI")
+    rest = rest[i:]
+    port: int | None = None
+    if rest.startswith(":"):
+        end = _find_any(rest, ";?", 1)
+        port = parse_port(rest[1:end])
+        rest = rest[end:]
+    params: dict[str, str | None] = {}
+    headers: dict[str, str] = {}
+    if rest.startswith(";"):
+        end = rest.find("?")
+        if end < 0:
+            end = len(rest)
+        params = _parse_uri_params(rest[1:end])
+        rest = rest[end:]
+    if rest.startswith("?"):
+        headers = _parse_uri_headers(rest[1:])
+        rest = ""
+    if rest:
+        raise RemoteProtocolError("Malformed URI")
+    return SipUri(scheme, user, password, host, port, params, headers)
+
+
+def _parse_tel(rest: str) -> SipUri:
+    semi = rest.find(";")
+    number = rest if semi < 0 else rest[:semi]
+    if not number:
+        raise RemoteProtocolError("Empty telephone number in tel URI")
+    for ch in number:
+        if ch not in _TEL_CHARS:
+            raise RemoteProtocolError("Invalid character in tel URI")
+    params = {} if semi < 0 else _parse_uri_params(rest[semi + 1 :])
+    return SipUri("tel", unescape(number), None, "", None, params, {})
+
+
+def parse_port(text: str) -> int:
+    """Parse a port number 0..65535 (digits only)."""
+    if not text or not text.isdigit() or not text.isascii() or len(text) > 5:
+        raise RemoteProtocolError("Invalid port")
+    port = int(text)
+    if port > 65535:
+        raise RemoteProtocolError("Invalid port")
+    return port
+
+
+def _check_ipv6(host: str) -> None:
+    inner = host[1:-1]
+    if not inner or ":" not in inner:
+        raise RemoteProtocolError("Invalid IPv6 reference")
+    for ch in inner:
+        if ch not in _IPV6_CHARS:
+            raise RemoteProtocolError("Invalid IPv6 reference")
+
+
+def check_host(host: str) -> None:
+    """Raise RemoteProtocolError unless ``host`` is a hostname, IPv4 address or bracketed IPv6."""
+    if not host:
+        raise RemoteProtocolError("Missing host")
+    if host[0] == "[":
+        if host[-1] != "]":
+            raise RemoteProtocolError("Invalid IPv6 reference")
+        _check_ipv6(host)
+        return
+    for ch in host:
+        if ch not in _HOST_CHARS:
+            raise RemoteProtocolError("Invalid character in host")
+
+
+def _find_any(text: str, chars: str, start: int) -> int:
+    for i in range(start, len(text)):
+        if text[i] in chars:
+            return i
+    return len(text)
+
+
+def _checked_unescape(text: str, safe: frozenset[str]) -> str:
+    for ch in text:
+        if ch not in safe and ch != "%":
+            raise RemoteProtocolError("Invalid character in URI user part")
+    return unescape(text)
+
+
+def _parse_uri_params(text: str) -> dict[str, str | None]:
+    params: dict[str, str | None] = {}
+    for item in text.split(";"):
+        eq = item.find("=")
+        name = item if eq < 0 else item[:eq]
+        if not name:
+            raise RemoteProtocolError("Empty URI parameter")
+        for ch in item:
+            if ch not in _PARAM_SAFE and ch != "=":
+                raise RemoteProtocolError("Invalid character in URI parameter")
+        params[name.lower()] = None if eq < 0 else item[eq + 1 :]
+    return params
+
+
+def _parse_uri_headers(text: str) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for item in text.split("&"):
+        eq = item.find("=")
+        if eq <= 0:
+            raise RemoteProtocolError("Malformed URI header")
+        for ch in item:
+            if ch not in _HEADER_SAFE:
+                raise RemoteProtocolError("Invalid character in URI header")
+        headers[item[:eq]] = item[eq + 1 :]
+    return headers
