@@ -1,0 +1,138 @@
+"""The one place where the asyncio drivers meet the sans-IO SIP endpoint.
+
+Both transport drivers (UDP and TCP) feed the same endpoint through a :class:`Hub`. After every input
+(datagram, stream message or timer) the hub drains the endpoint's events into the call-control handler,
+hands the datagrams it wants to send to the driver of their transport, and re-arms a single loop timer
+at the endpoint's earliest deadline. This is the aioquic ``asyncio/protocol.py`` pattern, shared so each
+driver stays a thin file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+Address = tuple[str, int]
+
+_log = logging.getLogger(__name__)
+
+
+class SansIoEndpoint(Protocol):
+    """The part of ``waterline.sip.endpoint.Endpoint`` that the drivers use."""
+
+    def receive_datagram(self, data: bytes, addr: Address, now: float, transport: str = "udp") -> None: ...
+
+    def datagrams_to_send(self, now: float) -> list[tuple[bytes, Address, str]]: ...
+
+    def get_timer(self) -> float | None: ...
+
+    def handle_timer(self, now: float) -> None: ...
+
+    def next_event(self) -> object | None: ...
+
+
+class Sender(Protocol):
+    """A transport driver able to put bytes on the wire towards an address."""
+
+    def send(self, data: bytes, addr: Address) -> None: ...
+
+
+EventHandler = Callable[[object, float], None]
+
+
+class Hub:
+    """Pumps one sans-IO endpoint: input → events → handler → output → timer.
+
+    ``handler(event, now)`` is called for each event the endpoint emits; it may call the endpoint's
+    methods (answer, reject, hang up), whose output is sent in the same pass.
+    """
+
+    def __init__(
+        self, endpoint: SansIoEndpoint, handler: EventHandler, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self.endpoint = endpoint
+        self._handler = handler
+        self._loop = loop
+        self._senders: dict[str, Sender] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._deadline: float | None = None
+        self._closed = False
+        self.errors = 0
+        """Inputs whose processing raised (a bug somewhere below); counted, logged, survived."""
+        self.unroutable = 0
+        """Datagrams the endpoint wanted to send over a transport that is not attached."""
+
+    def attach(self, transport: str, sender: Sender) -> None:
+        """Register the driver that sends datagrams for ``transport`` ("udp", "tcp")."""
+        self._senders[transport] = sender
+
+    def receive(self, data: bytes, addr: Address, transport: str) -> None:
+        """Feed one datagram (or one framed stream message) to the endpoint and act on the result."""
+        now = self._loop.time()
+        try:
+            self.endpoint.receive_datagram(data, addr, now, transport)
+            self.pump(now)
+        except Exception:
+            # A crash here would take every call with it; keep serving and make the bug visible.
+            self.errors += 1
+            if self.errors <= 10 or self.errors % 1000 == 0:
+                _log.exception("endpoint failed on input from %s:%s over %s", addr[0], addr[1], transport)
+
+    def pump(self, now: float | None = None) -> None:
+        """Drain events and outgoing datagrams, then re-arm the timer.
+
+        Call it after acting on the endpoint from outside an input (for example a hang-up decided by a
+        timer of the application) so the resulting messages leave at once.
+        """
+        if now is None:
+            now = self._loop.time()
+        endpoint = self.endpoint
+        handler = self._handler
+        event = endpoint.next_event()
+        while event is not None:
+            handler(event, now)
+            event = endpoint.next_event()
+        senders = self._senders
+        for data, addr, transport in endpoint.datagrams_to_send(now):
+            sender = senders.get(transport)
+            if sender is None:
+                self.unroutable += 1
+                continue
+            sender.send(data, addr)
+        self._arm(endpoint.get_timer())
+
+    def close(self) -> None:
+        """Stop the timer; later inputs are still accepted but no timer fires."""
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self._deadline = None
+
+    def _arm(self, deadline: float | None) -> None:
+        # Re-arming on every datagram is the hot path: only move the loop timer when the endpoint's
+        # deadline is earlier than the one already scheduled. A later or absent deadline leaves the
+        # old timer in place; it fires early and harmlessly, then re-arms at the true deadline.
+        if deadline is None or self._closed:
+            return
+        if self._deadline is not None and self._deadline <= deadline:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._deadline = deadline
+        self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._deadline = None
+        now = self._loop.time()
+        try:
+            self.endpoint.handle_timer(now)
+            self.pump(now)
+        except Exception:
+            self.errors += 1
+            _log.exception("endpoint failed in its timer")
+            # Keep the timer alive even after a bug so retransmissions and timeouts continue.
+            self._arm(now + 0.5)
