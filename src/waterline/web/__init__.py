@@ -1,1 +1,1 @@
-
+"""The web layer: FastAPI app, routes, auth and error mapping."""

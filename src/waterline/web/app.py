@@ -1,0 +1,68 @@
+"""The web app factory: ``create_app(settings, services) -> FastAPI``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import pkgutil
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, FastAPI
+
+import waterline
+import waterline.web.routes as routes_package
+from waterline.config import Settings
+from waterline.web.deps import AppServices
+from waterline.web.errors import install_error_handlers
+
+_log = logging.getLogger(__name__)
+
+
+def discover_routers() -> list[APIRouter]:
+    """The ``router`` of every module in ``waterline.web.routes``, in module-name order."""
+    found: list[APIRouter] = []
+    for info in sorted(pkgutil.iter_modules(routes_package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{routes_package.__name__}.{info.name}")
+        router = getattr(module, "router", None)
+        if isinstance(router, APIRouter):
+            found.append(router)
+    return found
+
+
+def create_app(settings: Settings, services: AppServices) -> FastAPI:
+    """Build the FastAPI app; ``settings`` must already carry a usable secret (``with_secret``)."""
+    # Fail at start, not on the first login, when the secret is missing.
+    _ = settings.secret
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        tasks = [
+            asyncio.create_task(job(), name=f"background-{index}")
+            for index, job in enumerate(services.background)
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    try:
+                        await task
+                    except Exception:
+                        _log.exception("background task %s failed", task.get_name())
+
+    app = FastAPI(
+        title="Waterline 送水热线",
+        version=waterline.__version__,
+        description="400 热线呼叫中心与桶装水配送平台 API / 400-hotline call centre and water delivery API",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.services = services
+    install_error_handlers(app)
+    for router in discover_routers():
+        app.include_router(router)
+    return app
