@@ -409,3 +409,16 @@ def test_build_offer_refuses_unknown_codecs_and_bad_dtmf_type() -> None:
         build_offer(local_ip="1.2.3.4", local_port=1, session_id="1", session_version=1, codecs=("opus",))
     with pytest.raises(ValueError, match="dynamic"):
         build_offer(local_ip="1.2.3.4", local_port=1, session_id="1", session_version=1, dtmf_payload_type=8)
+
+
+def test_srtp_only_offer_is_not_acceptable() -> None:
+    offer = sdp(
+        "v=0", "o=- 1 1 IN IP4 1.2.3.4", "s=-", "c=IN IP4 1.2.3.4", "t=0 0",
+        "m=audio 5004 RTP/SAVP 0", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:abc",
+        "m=audio 5006 RTP/AVP 8",
+    )  # fmt: skip
+    result, negotiated = answer(offer)
+    assert negotiated.media_index == 1 and negotiated.codec == "PCMA"
+    assert [m.port for m in result.media] == [0, 40000]
+    with pytest.raises(SdpNegotiationError):
+        answer(offer.replace(b"RTP/AVP 8", b"RTP/SAVP 8"))

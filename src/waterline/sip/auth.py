@@ -562,8 +562,8 @@ class DigestServer:
         """Check credentials against the stored ``password`` or stored ``ha1`` values.
 
         ``ha1`` maps algorithm names ("SHA-256", "MD5") to H(username:realm:password), as made by
-        :func:`ha1_table`.  ``method`` is the request's method (for ACK and CANCEL, use the INVITE's
-        credentials' method as RFC 3261 §22.1 says).  ``request_uri``, if given, must equal the
+        :func:`ha1_table`.  ``method`` is the request's method (ACK and CANCEL are never
+        challenged, RFC 3261 §22.1).  ``request_uri``, if given, must equal the
         credentials' ``uri``.  A successful qop=auth response consumes its nonce count.
         """
         if (password is None) == (ha1 is None):

@@ -241,9 +241,8 @@ class SessionDescription:
         if self.connection is not None:
             lines.append(f"c={self.connection}")
         lines.extend(_ordered(self.other_lines, "b"))
-        for start, stop in self.times:
-            lines.append(f"t={start} {stop}")
-            # repeat lines belong to the time line before them; we keep them after the last one
+        lines.extend(f"t={start} {stop}" for start, stop in self.times)
+        # r= lines belong to the t= before them; a telephony session has one t= line, so all go after it
         lines.extend(_ordered(self.other_lines, "rzk"))
         lines.extend(_attribute_line(name, value) for name, value in self.attributes)
         if self.direction is not None:
@@ -618,7 +617,8 @@ def answer_offer(
     *of the offer* whose encoding is in ``supported`` (the offerer's preference wins).  If the offer
     carries telephone-event at the codec's clock rate and ``dtmf`` is on, it is echoed with the same
     payload type.  The answer's direction mirrors the offer's (sendonly -> recvonly, inactive ->
-    inactive), further restricted by ``direction``, our own wish (sendonly to hold the peer).  The
+    inactive), further restricted by ``direction``, our own wish (sendonly to hold the peer).  Only
+    RTP/AVP streams are accepted (we have no SRTP).  The
     offer's ptime is kept, else ``ptime`` is used.  Every other m-line is rejected with port 0, as are
     non-audio streams.  Raises :class:`SdpNegotiationError` if no audio stream can be accepted.
 
@@ -636,7 +636,13 @@ def answer_offer(
     negotiated: Negotiated | None = None
     for index, media in enumerate(offer.media):
         chosen = None
-        if negotiated is None and media.media == "audio" and media.port != 0 and media.is_rtp:
+        # plain RTP only: answering RTP/SAVP without SRTP keys would leave both sides deaf
+        if (
+            negotiated is None
+            and media.media == "audio"
+            and media.port != 0
+            and media.proto.upper() == "RTP/AVP"
+        ):
             chosen = _choose_codec(media, wanted)
         if chosen is None:
             answer.media.append(_rejected(media))
