@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from waterline.sip.errors import LocalProtocolError, RemoteProtocolError
@@ -313,3 +315,77 @@ def test_framer_limits_size() -> None:
     assert info.value.status == 513
     with pytest.raises(RemoteProtocolError):
         StreamFramer(max_size=100).feed(b"OPTIONS sip:a SIP/2.0\r\nContent-Length: 500\r\n\r\n")
+
+
+CORPUS = Path(__file__).parent / "corpus"
+VALID = sorted((CORPUS / "valid").glob("*.sip"))
+INVALID = sorted((CORPUS / "invalid").glob("*.sip"))
+
+
+def test_corpus_is_present() -> None:
+    assert len(VALID) >= 15 and len(INVALID) >= 20
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)
+def test_valid_corpus_parses_validates_and_round_trips(path: Path) -> None:
+    message = parse_message(path.read_bytes())
+    message.validate()
+    again = parse_message(message.to_bytes())
+    again.validate()
+    assert type(again) is type(message)
+    if isinstance(message, Request):
+        assert isinstance(again, Request)
+        assert (again.method, str(again.uri)) == (message.method, str(message.uri))
+    else:
+        assert isinstance(again, Response)
+        assert (again.status, again.reason) == (message.status, message.reason)
+    assert again.vias == message.vias
+    assert again.from_ == message.from_
+    assert again.to == message.to
+    assert again.call_id == message.call_id
+    assert again.cseq == message.cseq
+    assert again.contacts == message.contacts
+    assert again.body == message.body
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
+def test_invalid_corpus_is_refused_with_suggested_status(path: Path) -> None:
+    expected = int(path.stem.split("-", 1)[0])
+    with pytest.raises(RemoteProtocolError) as info:
+        parse_message(path.read_bytes()).validate()
+    assert info.value.status == expected
+
+
+def test_torture_whitespace_details() -> None:
+    request = _request((CORPUS / "valid" / "torture-whitespace.sip").read_bytes())
+    assert request.uri.user == "*43"
+    assert request.to.tag == "1918181833n"
+    assert request.from_.display_name == 'J Rosenberg \\"'
+    assert request.from_.tag == "98asjd8"
+    assert request.max_forwards == 68
+    assert request.cseq == CSeq(9, "INVITE")
+    assert [(v.transport, v.host, v.branch) for v in request.vias] == [
+        ("UDP", "192.0.2.2", "390skdjuw"),
+        ("TCP", "spindle.example.com", "z9hG4bK9ikj8"),
+        ("UDP", "192.168.255.111", "z9hG4bK30239"),
+    ]
+    assert request.contacts[0].display_name == 'Quoted string ""'
+    assert request.contacts[0].params == {"newparam": "newvalue", "secondparam": None, "q": "0.33"}
+    assert request.headers.get("NewFangledHeader") == "newfangled value continued newfangled value"
+    assert request.headers.get("Subject") == ""
+
+
+def test_escaped_uri_details() -> None:
+    request = _request((CORPUS / "valid" / "escaped-uri.sip").read_bytes())
+    assert request.uri.user == "sips:user@example.com"
+    assert request.to.uri.user == "user"
+    assert request.from_.uri.user == "I have spaces"
+    assert request.content_type == "application/sdp"
+
+
+def test_register_contacts_details() -> None:
+    request = _request((CORPUS / "valid" / "register-multi-contact.sip").read_bytes())
+    assert [c.uri.host for c in request.contacts] == ["192.168.1.20", "10.8.0.5", "[2001:db8::20]"]
+    assert [c.params.get("expires") for c in request.contacts] == ["600", "60", None]
+    assert request.from_.display_name == "坐席 8001"
+    assert request.expires == 3600

@@ -205,9 +205,8 @@ def parse_params(text: str) -> dict[str, str | None]:
 
 
 def _check_token(text: str, what: str, extra: str = "") -> None:
-    for ch in text:
-        if ch not in TOKEN_CHARS and ch not in extra:
-            raise RemoteProtocolError(f"Invalid character in {what}")
+    if not TOKEN_CHARS.issuperset(text) and not (TOKEN_CHARS | frozenset(extra)).issuperset(text):
+        raise RemoteProtocolError(f"Invalid character in {what}")
 
 
 def _format_params(params: dict[str, str | None]) -> str:

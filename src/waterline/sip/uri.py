@@ -24,6 +24,9 @@ _HOST_CHARS = _ALNUM | frozenset("-._")
 _IPV6_CHARS = frozenset(string.hexdigits + ":.")
 _TEL_CHARS = _ALNUM | frozenset("+-.()*#%")
 _HEX = frozenset(string.hexdigits)
+_PERCENT = frozenset("%")
+_SCHEME_CHARS = _ALNUM | frozenset("+-.")
+_PARAM_SAFE_EQ = _PARAM_SAFE | frozenset("=")
 
 
 def unescape(text: str) -> str:
@@ -52,10 +55,7 @@ def unescape(text: str) -> str:
 
 def escape(text: str, safe: frozenset[str]) -> str:
     """Escape every character of ``text`` not in ``safe`` as ``%XX`` of its UTF-8 bytes."""
-    for ch in text:
-        if ch not in safe:
-            break
-    else:
+    if safe.issuperset(text):
         return text
     out: list[str] = []
     for ch in text:
@@ -132,9 +132,8 @@ def parse_uri(text: str) -> SipUri:
         return _parse_sip(scheme, rest)
     if scheme == "tel":
         return _parse_tel(rest)
-    for ch in scheme:
-        if ch not in _ALNUM and ch not in "+-.":
-            raise RemoteProtocolError("Malformed URI")
+    if not _SCHEME_CHARS.issuperset(scheme):
+        raise RemoteProtocolError("Malformed URI")
     raise RemoteProtocolError("Unsupported URI Scheme", 416)
 
 
@@ -162,15 +161,12 @@ def _parse_sip(scheme: str, rest: str) -> SipUri:
         _check_ipv6(host)
         i = close + 1
     else:
-        i = 0
-        n = len(rest)
-        while i < n and rest[i] not in ":;?":
-            if rest[i] not in _HOST_CHARS:
-                raise RemoteProtocolError("Invalid character in URI host")
-            i += 1
+        i = _find_any(rest, ":;?", 0)
         host = rest[:i]
         if not host:
             raise RemoteProtocolError("Missing host in URI")
+        if not _HOST_CHARS.issuperset(host):
+            raise RemoteProtocolError("Invalid character in URI host")
     rest = rest[i:]
     port: int | None = None
     if rest.startswith(":"):
@@ -198,9 +194,8 @@ def _parse_tel(rest: str) -> SipUri:
     number = rest if semi < 0 else rest[:semi]
     if not number:
         raise RemoteProtocolError("Empty telephone number in tel URI")
-    for ch in number:
-        if ch not in _TEL_CHARS:
-            raise RemoteProtocolError("Invalid character in tel URI")
+    if not _TEL_CHARS.issuperset(number):
+        raise RemoteProtocolError("Invalid character in tel URI")
     params = {} if semi < 0 else _parse_uri_params(rest[semi + 1 :])
     return SipUri("tel", unescape(number), None, "", None, params, {})
 
@@ -219,9 +214,8 @@ def _check_ipv6(host: str) -> None:
     inner = host[1:-1]
     if not inner or ":" not in inner:
         raise RemoteProtocolError("Invalid IPv6 reference")
-    for ch in inner:
-        if ch not in _IPV6_CHARS:
-            raise RemoteProtocolError("Invalid IPv6 reference")
+    if not _IPV6_CHARS.issuperset(inner):
+        raise RemoteProtocolError("Invalid IPv6 reference")
 
 
 def check_host(host: str) -> None:
@@ -233,22 +227,23 @@ def check_host(host: str) -> None:
             raise RemoteProtocolError("Invalid IPv6 reference")
         _check_ipv6(host)
         return
-    for ch in host:
-        if ch not in _HOST_CHARS:
-            raise RemoteProtocolError("Invalid character in host")
+    if not _HOST_CHARS.issuperset(host):
+        raise RemoteProtocolError("Invalid character in host")
 
 
 def _find_any(text: str, chars: str, start: int) -> int:
-    for i in range(start, len(text)):
-        if text[i] in chars:
-            return i
-    return len(text)
+    """Index of the first of ``chars`` in ``text`` from ``start``, or len(text)."""
+    end = len(text)
+    for ch in chars:
+        index = text.find(ch, start, end)
+        if index >= 0:
+            end = index
+    return end
 
 
 def _checked_unescape(text: str, safe: frozenset[str]) -> str:
-    for ch in text:
-        if ch not in safe and ch != "%":
-            raise RemoteProtocolError("Invalid character in URI user part")
+    if not safe.issuperset(text) and not (safe | _PERCENT).issuperset(text):
+        raise RemoteProtocolError("Invalid character in URI user part")
     return unescape(text)
 
 
@@ -259,9 +254,8 @@ def _parse_uri_params(text: str) -> dict[str, str | None]:
         name = item if eq < 0 else item[:eq]
         if not name:
             raise RemoteProtocolError("Empty URI parameter")
-        for ch in item:
-            if ch not in _PARAM_SAFE and ch != "=":
-                raise RemoteProtocolError("Invalid character in URI parameter")
+        if not _PARAM_SAFE_EQ.issuperset(item):
+            raise RemoteProtocolError("Invalid character in URI parameter")
         params[name.lower()] = None if eq < 0 else item[eq + 1 :]
     return params
 
@@ -272,8 +266,7 @@ def _parse_uri_headers(text: str) -> dict[str, str]:
         eq = item.find("=")
         if eq <= 0:
             raise RemoteProtocolError("Malformed URI header")
-        for ch in item:
-            if ch not in _HEADER_SAFE:
-                raise RemoteProtocolError("Invalid character in URI header")
+        if not _HEADER_SAFE.issuperset(item):
+            raise RemoteProtocolError("Invalid character in URI header")
         headers[item[:eq]] = item[eq + 1 :]
     return headers
