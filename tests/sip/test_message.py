@@ -389,3 +389,22 @@ def test_register_contacts_details() -> None:
     assert [c.params.get("expires") for c in request.contacts] == ["600", "60", None]
     assert request.from_.display_name == "坐席 8001"
     assert request.expires == 3600
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"SIP/2.0 200 O\rK\r\nCall-ID: x\r\n\r\n",
+        b"BYE sip:a@b SIP/2.0\r\nCall-ID: x\ry\r\n\r\n",
+        b"BYE sip:a@b SIP/2.0\nCall-ID: x\ry\n\n",
+    ],
+)
+def test_stray_carriage_return_is_refused(data: bytes) -> None:
+    with pytest.raises(RemoteProtocolError):
+        parse_message(data)
+
+
+def test_mixed_line_endings_are_tolerated() -> None:
+    request = _request(b"BYE sip:a@b SIP/2.0\r\nCall-ID: x\nCSeq: 1 BYE\r\n\r\n")
+    assert request.call_id == "x"
+    assert request.cseq == CSeq(1, "BYE")

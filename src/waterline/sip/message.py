@@ -255,7 +255,8 @@ def _decode(raw: bytes) -> str:
         return raw.decode("gb18030", errors="replace")
 
 
-def _split_head(data: bytes) -> tuple[list[str], bytes]:
+def _split_head(data: bytes) -> tuple[list[str], bytes, bool]:
+    """Lines of the header section (unfolded), the body, and whether a bare CR occurs."""
     start = 0
     n = len(data)
     # RFC 3261 §7.5: CRLFs before the start line are ignored
@@ -274,14 +275,17 @@ def _split_head(data: bytes) -> tuple[list[str], bytes]:
         body = data[end + 2 :]
     if not head:
         raise RemoteProtocolError("Empty message")
-    if "\n" in head.replace("\r\n", ""):
+    crlf = head.count("\r\n")
+    if head.count("\n") != crlf:
         head = head.replace("\r\n", "\n")
         lines = head.split("\n")
+        crlf = 0
     else:
         lines = head.split("\r\n")
     if "\n " in head or "\n\t" in head:
         lines = _unfold(lines)
-    return lines, body
+    # counting is cheaper than scanning every value for the rare stray CR
+    return lines, body, head.count("\r") != crlf
 
 
 def _unfold(lines: list[str]) -> list[str]:
@@ -294,7 +298,7 @@ def _unfold(lines: list[str]) -> list[str]:
     return out
 
 
-def _parse_header_lines(lines: list[str]) -> tuple[Headers, RemoteProtocolError | None]:
+def _parse_header_lines(lines: list[str], bare_cr: bool) -> tuple[Headers, RemoteProtocolError | None]:
     items: list[tuple[str, str]] = []
     error: RemoteProtocolError | None = None
     for index in range(1, len(lines)):
@@ -315,7 +319,7 @@ def _parse_header_lines(lines: list[str]) -> tuple[Headers, RemoteProtocolError 
             if len(_NAMES) < 2048:
                 _NAMES[line[:colon]] = canonical
         value = line[colon + 1 :].strip(" \t")
-        if "\r" in value:
+        if bare_cr and "\r" in value:
             error = error or RemoteProtocolError("Control character in header value")
             continue
         items.append((canonical, value))
@@ -328,9 +332,11 @@ def parse_message(data: bytes) -> Request | Response:
     A Content-Length larger than the data is an error; a smaller one truncates the body; without
     Content-Length the body is the rest of the data. Raises RemoteProtocolError for malformed input.
     """
-    lines, body = _split_head(data)
+    lines, body, bare_cr = _split_head(data)
     start_line = lines[0]
-    headers, error = _parse_header_lines(lines)
+    headers, error = _parse_header_lines(lines, bare_cr)
+    if bare_cr and "\r" in start_line:
+        error = error or RemoteProtocolError("Control character in start line")
     try:
         if error is not None:
             raise error
