@@ -26,6 +26,9 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        # SQLite runs DDL inside transactions too (Python's sqlite3 no longer commits before DDL),
+        # so a failing revision leaves nothing half-applied on either database.
+        transactional_ddl=True,
         compare_type=True,
     )
     with context.begin_transaction():

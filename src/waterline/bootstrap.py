@@ -1,0 +1,255 @@
+"""The one place that wires settings → engine → sessions/units of work → bus → web app.
+
+Also supervises the telephony engine's child process (DESIGN.md "Processes"): the web app and
+the engine run in separate processes so neither can stall or crash the other.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import multiprocessing
+import multiprocessing.process
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from waterline.adapters.db.engine import create_engine, create_session_factory
+from waterline.adapters.db.migrations import upgrade
+from waterline.adapters.db.users import UserRepository, default_hasher
+from waterline.config import Settings
+from waterline.domain.users import Role
+from waterline.web.app import create_app
+from waterline.web.deps import AppServices
+
+_log = logging.getLogger(__name__)
+
+DEMO_MODULE = "waterline.adapters.demo"
+IMPORTER_MODULE = "waterline.adapters.importer"
+ENGINE_MODULE = "waterline.telephony.engine"
+
+
+@dataclass(frozen=True)
+class Store:
+    """An open database: its engine and session factory.  ``close()`` when done."""
+
+    url: str
+    engine: Engine
+    session_factory: sessionmaker[Session]
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+
+
+def open_store(settings: Settings, *, migrate: bool = True) -> Store:
+    """Open the configured database, first migrating it to the newest revision unless told not to."""
+    url = settings.database_url
+    if migrate:
+        upgrade(url)
+    engine = create_engine(url, echo=settings.db.echo)
+    return Store(url=url, engine=engine, session_factory=create_session_factory(engine))
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """One demo account, as documented in the README."""
+
+    username: str
+    role: Role
+    password: str
+    display_name: str
+    sip_password: str | None = None
+
+
+DEMO_LOGINS: tuple[DemoLogin, ...] = (
+    DemoLogin("owner", Role.OWNER, "owner123", "王建国（老板）"),
+    DemoLogin("manager", Role.MANAGER, "manager123", "李秀英（经理）"),
+    DemoLogin("dispatcher", Role.DISPATCHER, "dispatcher123", "张伟（调度）"),
+    DemoLogin("agent", Role.AGENT, "agent123", "刘芳（客服）", sip_password="agent123"),
+    DemoLogin("courier", Role.COURIER, "courier123", "赵强（送水员）"),
+)
+
+
+def ensure_demo_users(
+    store: Store, settings: Settings, *, now: datetime, hasher: PasswordHasher | None = None
+) -> bool:
+    """Create the demo logins when the store has no users at all; True if they were created."""
+    with store.session_factory() as session:
+        repo = UserRepository(session, hasher)
+        if repo.count() > 0:
+            return False
+        for login in DEMO_LOGINS:
+            repo.add(
+                login.username,
+                login.role,
+                login.password,
+                now=now,
+                display_name=login.display_name,
+                sip_password=login.sip_password,
+                sip_realm=settings.sip.realm,
+            )
+        session.commit()
+    return True
+
+
+def optional_module(name: str) -> ModuleType | None:
+    """Import ``name`` if it is part of this installation, else None (features still being built)."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and name.startswith(exc.name):
+            return None
+        raise
+
+
+def load_demo_data(store: Store, settings: Settings) -> str:
+    """Fill an empty store with the Shaanxi demo data, if the demo module is installed.
+
+    Returns a one-line bilingual note for the operator.
+    """
+    module = optional_module(DEMO_MODULE)
+    if module is None:
+        return "演示业务数据模块尚未提供 / demo business data module not available yet (only demo users)"
+    module.load_demo_data(store.session_factory)
+    return "已载入陕西演示数据 / Shaanxi demo data loaded"
+
+
+def build_app(settings: Settings, store: Store, *, hasher: PasswordHasher | None = None) -> FastAPI:
+    """The web app wired to ``store``; ``settings`` must carry a usable secret (``with_secret``)."""
+    services = AppServices(session_factory=store.session_factory, hasher=hasher or default_hasher())
+    return create_app(settings, services)
+
+
+def run_engine_child(settings: Settings) -> None:
+    """Entry point of the telephony child process (spawned; must stay importable at top level)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Imported by name: the web process never loads the telephony stack, and a build without it
+    # fails here with a clear error (``telephony_available`` lets the CLI check before spawning).
+    importlib.import_module(ENGINE_MODULE).run_engine(settings)
+
+
+def telephony_available() -> bool:
+    """True when this installation has the telephony engine."""
+    return optional_module(ENGINE_MODULE) is not None
+
+
+class ProcessSupervisor:
+    """Runs ``target(*args)`` in a spawned child process and restarts it when it crashes.
+
+    A child that exits with status 0 stopped on purpose (e.g. the terminal's Ctrl-C reached it)
+    and is not restarted; any other exit is restarted after a backoff that doubles up to
+    ``max_backoff`` seconds and resets once the child has stayed up for ``stable_after`` seconds.
+    """
+
+    def __init__(
+        self,
+        target: Callable[..., object],
+        args: tuple[Any, ...] = (),
+        *,
+        name: str = "waterline-telephony",
+        first_backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        stable_after: float = 60.0,
+        poll_interval: float = 0.2,
+    ) -> None:
+        self.target = target
+        self.args = args
+        self.name = name
+        self.first_backoff = first_backoff
+        self.max_backoff = max_backoff
+        self.stable_after = stable_after
+        self.poll_interval = poll_interval
+        self.restarts = 0
+        self._context = multiprocessing.get_context("spawn")
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._monitor: threading.Thread | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """PID of the current child, if one is running."""
+        process = self._process
+        return process.pid if process is not None and process.is_alive() else None
+
+    @property
+    def exitcode(self) -> int | None:
+        """Exit code of the last child (None while it runs or before it started)."""
+        return self._process.exitcode if self._process is not None else None
+
+    def start(self) -> None:
+        """Start the child and the thread that watches it."""
+        with self._lock:
+            self._spawn()
+        self._monitor = threading.Thread(target=self._watch, name=f"{self.name}-supervisor", daemon=True)
+        self._monitor.start()
+
+    def request_stop(self) -> None:
+        """Stop restarting (call as soon as shutdown begins, e.g. from a signal handler)."""
+        self._stopping.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the child: SIGTERM, then SIGKILL after ``timeout`` seconds."""
+        self._stopping.set()
+        if self._monitor is not None:
+            self._monitor.join(timeout)
+        with self._lock:
+            process = self._process
+            if process is None:
+                return
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout)
+            if process.is_alive():
+                _log.warning("%s did not stop within %.0f s; killing it", self.name, timeout)
+                process.kill()
+                process.join(timeout)
+
+    def _spawn(self) -> None:
+        process = self._context.Process(target=self.target, args=self.args, name=self.name)
+        process.start()
+        self._process = process
+        _log.info("%s started (pid %s)", self.name, process.pid)
+
+    def _watch(self) -> None:
+        backoff = self.first_backoff
+        uptime = 0.0
+        while not self._stopping.wait(self.poll_interval):
+            process = self._process
+            if process is None:
+                return
+            if process.is_alive():
+                uptime += self.poll_interval
+                if uptime >= self.stable_after:
+                    backoff = self.first_backoff
+                continue
+            if process.exitcode == 0:
+                _log.info("%s exited cleanly; not restarting", self.name)
+                return
+            _log.error(
+                "%s died with exit code %s; restarting in %.1f s", self.name, process.exitcode, backoff
+            )
+            if self._stopping.wait(backoff):
+                return
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self._spawn()
+            self.restarts += 1
+            uptime = 0.0
+            backoff = min(backoff * 2, self.max_backoff)
+
+
+def uow_factory(store: Store, settings: Settings) -> Callable[[], Any]:
+    """A factory of units of work on ``store`` for the service layer and the importer."""
+    # TODO(engineer E): return the SQLAlchemy unit of work once the business store lands.
+    raise NotImplementedError("the SQLAlchemy unit of work is not available yet")

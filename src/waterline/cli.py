@@ -1,0 +1,257 @@
+"""The ``waterline`` command line.
+
+Every option also reads a ``WATERLINE_…`` environment variable (through :mod:`waterline.config`):
+``--http`` ↔ ``WATERLINE_HTTP``, ``--data-dir`` ↔ ``WATERLINE_DATA_DIR``, ``--db`` ↔ ``WATERLINE_DB``,
+``--sip`` ↔ ``WATERLINE_SIP``.  A flag given on the command line wins over the variable.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+
+from waterline import bootstrap
+from waterline.adapters.db.migrations import current_revision
+from waterline.adapters.db.users import UsernameTaken, UserRepository
+from waterline.config import ConfigError, Settings, load_settings, with_secret
+from waterline.domain.users import InvalidUser, parse_role
+
+app = typer.Typer(
+    name="waterline",
+    help="Waterline 送水热线平台：400 呼叫中心与桶装水配送 / 400-hotline call centre and water delivery.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="数据库 / database", no_args_is_help=True)
+users_app = typer.Typer(help="用户 / users", no_args_is_help=True)
+import_app = typer.Typer(help="导入 / import data", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(import_app, name="import")
+
+HttpOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--http",
+        metavar="HOST:PORT",
+        help="HTTP 监听地址 / listen address [env WATERLINE_HTTP; 127.0.0.1:8000]",
+    ),
+]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", metavar="DIR", help="数据目录 / data dir [env WATERLINE_DATA_DIR; var/]"),
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        metavar="URL",
+        help="数据库 / database URL, e.g. postgresql+psycopg://user@host/db "
+        "[env WATERLINE_DB; SQLite file in the data dir]",
+    ),
+]
+SipOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--sip", metavar="HOST:PORT", help="SIP 监听地址 (UDP+TCP) / SIP listen address [env WATERLINE_SIP]"
+    ),
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise _fail(f"配置无效 / invalid configuration: {problems}") from None
+
+
+def _open_store(settings: Settings) -> bootstrap.Store:
+    try:
+        return bootstrap.open_store(settings)
+    except Exception as exc:
+        # A wrong --db URL or a stopped PostgreSQL is an operator error: say it, no traceback.
+        raise _fail(f"无法打开数据库 / cannot open the database {settings.database_url}: {exc}") from None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling us the moment a stop signal arrives (before it drains)."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: bootstrap.ProcessSupervisor | None) -> None:
+        super().__init__(config)
+        self.supervisor = on_exit
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.supervisor is not None:
+            self.supervisor.request_stop()
+        super().handle_exit(sig, frame)
+
+
+def _serve(settings: Settings, *, demo: bool) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = with_secret(settings)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    if settings.sip.listen is not None and not bootstrap.telephony_available():
+        raise _fail("本版本尚无电话引擎 / the telephony engine is not part of this build; run without --sip")
+    store = _open_store(settings)
+    supervisor: bootstrap.ProcessSupervisor | None = None
+    try:
+        if demo:
+            if bootstrap.ensure_demo_users(store, settings, now=_now()):
+                typer.echo(bootstrap.load_demo_data(store, settings))
+        web = bootstrap.build_app(settings, store)
+        _banner(settings, demo=demo)
+        if settings.sip.listen is not None:
+            supervisor = bootstrap.ProcessSupervisor(bootstrap.run_engine_child, (settings,))
+            supervisor.start()
+        config = uvicorn.Config(
+            web, host=settings.http.host, port=settings.http.port, log_level="info", lifespan="on"
+        )
+        # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal to the
+        # handler that was installed before it: make that handler end the run normally, so the
+        # telephony child is stopped and the store closed on SIGTERM too.
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            _Server(config, supervisor).run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+        store.close()
+    typer.echo("已停止 / stopped")
+
+
+def _raise_interrupt(_sig: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _banner(settings: Settings, *, demo: bool) -> None:
+    host = settings.http.host
+    shown = f"[{host}]" if ":" in host else host
+    base = f"http://{shown}:{settings.http.port}"
+    typer.echo("Waterline 送水热线平台")
+    typer.echo(f"  HTTP   {base}   (API 文档 / docs: {base}/docs)")
+    if settings.sip.listen is not None:
+        sip_host, sip_port = settings.sip.listen
+        typer.echo(f"  SIP    udp+tcp {sip_host}:{sip_port}   (realm {settings.sip.realm})")
+    typer.echo(f"  数据库 / database: {settings.database_url}")
+    if demo:
+        typer.echo("  演示账号 / demo logins (用户名 / 密码):")
+        for login in bootstrap.DEMO_LOGINS:
+            typer.echo(f"    {login.username:<11} {login.password:<14} {login.role.value}")
+    typer.echo("  按 Ctrl-C 停止 / press Ctrl-C to stop")
+
+
+@app.command()
+def serve(http: HttpOpt = None, data_dir: DataDirOpt = None, db: DbOpt = None, sip: SipOpt = None) -> None:
+    """运行平台 / run the platform (web app, and the telephony engine when --sip is set)."""
+    _serve(_settings(http=http, data_dir=data_dir, db=db, sip=sip), demo=False)
+
+
+@app.command()
+def demo(http: HttpOpt = None, data_dir: DataDirOpt = None, db: DbOpt = None, sip: SipOpt = None) -> None:
+    """演示模式：空数据目录时载入陕西演示数据并运行 / load demo data into an empty store and serve."""
+    _serve(_settings(http=http, data_dir=data_dir, db=db, sip=sip, demo=True), demo=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
+    """把数据库迁移到最新版本 / migrate the database to the newest revision."""
+    settings = _settings(data_dir=data_dir, db=db)
+    _open_store(settings).close()
+    typer.echo(f"数据库已是最新 / database at revision {current_revision(settings.database_url)}")
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="用户名 / username")],
+    role: Annotated[str, typer.Option("--role", help="owner | manager | dispatcher | agent | courier")],
+    password: Annotated[
+        str,
+        typer.Option(
+            "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="密码 / password"
+        ),
+    ],
+    sip_password: Annotated[
+        str | None, typer.Option("--sip-password", help="SIP 话机密码 / SIP phone password (agents)")
+    ] = None,
+    display_name: Annotated[str, typer.Option("--name", help="显示名称 / display name")] = "",
+    data_dir: DataDirOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """添加用户 / add a user."""
+    settings = _settings(data_dir=data_dir, db=db)
+    try:
+        parsed_role = parse_role(role)
+    except InvalidUser as exc:
+        raise _fail(str(exc)) from None
+    store = _open_store(settings)
+    try:
+        with store.session_factory() as session:
+            user = UserRepository(session).add(
+                username,
+                parsed_role,
+                password,
+                now=_now(),
+                display_name=display_name,
+                sip_password=sip_password,
+                sip_realm=settings.sip.realm,
+            )
+            session.commit()
+    except (InvalidUser, UsernameTaken) as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        store.close()
+    typer.echo(f"已添加用户 / user added: {user.username} ({user.role.value}, id {user.id})")
+
+
+@import_app.command("customers")
+def import_customers(
+    file: Annotated[
+        Path, typer.Argument(help="CSV 或 .xlsx 文件 / CSV or .xlsx file", exists=True, dir_okay=False)
+    ],
+    data_dir: DataDirOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """导入客户（按电话去重）/ import customers (deduplicated by phone)."""
+    importer = bootstrap.optional_module(bootstrap.IMPORTER_MODULE)
+    if importer is None:
+        raise _fail("客户导入功能尚未提供 / customer import is not available in this build yet", code=1)
+    settings = _settings(data_dir=data_dir, db=db)
+    store = _open_store(settings)
+    try:
+        report = importer.import_customers(file, bootstrap.uow_factory(store, settings))
+    finally:
+        store.close()
+    typer.echo(str(report))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="waterline")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from waterline import bootstrap
+from waterline.adapters.db.engine import create_engine, create_session_factory
+from waterline.adapters.db.migrations import current_revision, head_revision
+from waterline.adapters.db.users import UserRepository
+from waterline.cli import app
+from waterline.domain.users import Role
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("WATERLINE_"):
+            monkeypatch.delenv(name)
+
+
+def _sqlite(data_dir: Path) -> str:
+    return f"sqlite:///{(data_dir / 'waterline.sqlite3').resolve()}"
+
+
+def test_db_upgrade(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["db", "upgrade", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert current_revision(_sqlite(tmp_path)) == head_revision()
+    assert str(head_revision()) in result.output
+
+
+def test_db_upgrade_reads_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATERLINE_DB", _sqlite(tmp_path / "elsewhere"))
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert current_revision(_sqlite(tmp_path / "elsewhere")) == head_revision()
+
+
+def test_users_add_then_login_works(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "users",
+            "add",
+            "wang",
+            "--role",
+            "Dispatcher",
+            "--password",
+            "password-1",
+            "--data-dir",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "wang" in result.output
+    engine = create_engine(_sqlite(tmp_path))
+    try:
+        with create_session_factory(engine)() as session:
+            user = UserRepository(session).authenticate("wang", "password-1", now=datetime.now(UTC))
+            assert user is not None and user.role is Role.DISPATCHER
+    finally:
+        engine.dispose()
+
+
+def test_users_add_with_db_url_and_sip_password(tmp_path: Path) -> None:
+    url = _sqlite(tmp_path / "custom")
+    result = runner.invoke(
+        app,
+        [
+            "users",
+            "add",
+            "agent7",
+            "--role",
+            "agent",
+            "--password",
+            "password-1",
+            "--sip-password",
+            "7777x",
+            "--db",
+            url,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    engine = create_engine(url)
+    try:
+        with create_session_factory(engine)() as session:
+            assert UserRepository(session).sip_credentials("agent7") is not None
+    finally:
+        engine.dispose()
+
+
+def test_users_add_refuses_duplicates_and_bad_input(tmp_path: Path) -> None:
+    args = ["--data-dir", str(tmp_path)]
+    assert (
+        runner.invoke(
+            app, ["users", "add", "li", "--role", "agent", "--password", "password-1", *args]
+        ).exit_code
+        == 0
+    )
+    duplicate = runner.invoke(
+        app, ["users", "add", "li", "--role", "agent", "--password", "password-1", *args]
+    )
+    assert duplicate.exit_code == 2 and "already taken" in duplicate.output
+    bad_role = runner.invoke(
+        app, ["users", "add", "zhao", "--role", "boss", "--password", "password-1", *args]
+    )
+    assert bad_role.exit_code == 2 and "unknown role" in bad_role.output
+    short = runner.invoke(app, ["users", "add", "zhao", "--role", "agent", "--password", "short", *args])
+    assert short.exit_code == 2 and "password" in short.output
+
+
+def test_serve_refuses_without_secret(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["serve", "--data-dir", str(tmp_path), "--http", "127.0.0.1:1"])
+    assert result.exit_code == 2
+    assert "WATERLINE_SECRET_KEY" in result.output and "拒绝启动" in result.output
+
+
+def test_serve_rejects_bad_address(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["serve", "--data-dir", str(tmp_path), "--http", "nowhere:port"])
+    assert result.exit_code == 2 and "invalid configuration" in result.output
+
+
+def test_import_customers_without_importer_says_so(tmp_path: Path) -> None:
+    if bootstrap.optional_module(bootstrap.IMPORTER_MODULE) is not None:
+        pytest.skip("the importer exists; its own tests cover the command")
+    csv = tmp_path / "c.csv"
+    csv.write_text("name,phone\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", "customers", str(csv), "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1 and "not available" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.mark.slow
+def test_serve_subprocess_answers_health_and_stops_on_sigint(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "WATERLINE_SECRET_KEY": "subprocess-test-secret-0123456789"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "waterline.cli",
+            "serve",
+            "--http",
+            f"127.0.0.1:{port}",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        health = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert health is not None and health.status_code == 200, "server did not come up"
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+    assert process.returncode == 0, output
+    assert f"http://127.0.0.1:{port}" in output
+    assert "stopped" in output
