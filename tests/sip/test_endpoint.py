@@ -1,0 +1,484 @@
+"""The UA core end to end: two endpoints paired in memory, plus hand-written requests from a fake peer."""
+
+from __future__ import annotations
+
+import random
+
+from pair import ANSWER, HOLD, OFFER, Packet, Wire, make_endpoint
+
+from waterline.sip import events as ev
+from waterline.sip.endpoint import Endpoint, EndpointConfig
+from waterline.sip.message import Response, parse_message
+from waterline.sip.policy import EdgePolicy
+
+PEER = ("127.0.0.1", 5080)
+TARGET = "sip:*43@127.0.0.1:5070"
+ALICE = "sip:alice@127.0.0.1"
+B = ("127.0.0.1", 5070)
+
+
+def incoming(wire: Wire) -> ev.IncomingCall:
+    [event] = [e for e in wire.events(5070) if isinstance(e, ev.IncomingCall)]
+    return event
+
+
+def established(wire: Wire, a: Endpoint, b: Endpoint) -> tuple[str, str]:
+    call = a.dial(TARGET, ALICE, B, OFFER, wire.now)
+    wire.flush()
+    callee = incoming(wire).call
+    b.answer(callee, ANSWER, wire.now)
+    wire.flush()
+    wire.events(5060)
+    wire.events(5070)
+    return call, callee
+
+
+def responses(endpoint: Endpoint) -> list[Response]:
+    out = []
+    for data, _addr, _transport in endpoint.datagrams_to_send(0.0):
+        message = parse_message(data)
+        assert isinstance(message, Response)
+        out.append(message)
+    return out
+
+
+def raw(method: str, *, extra: str = "", body: bytes = b"", to_tag: str | None = None,
+        branch: str = "z9hG4bKpeer1", max_forwards: int = 70, call_id: str = "raw-1", cseq: int = 1) -> bytes:
+    to = "<sip:*43@127.0.0.1:5070>" + (f";tag={to_tag}" if to_tag else "")
+    head = (
+        f"{method} sip:*43@127.0.0.1:5070 SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:5080;branch={branch}\r\n"
+        f"Max-Forwards: {max_forwards}\r\n"
+        "From: <sip:peer@127.0.0.1:5080>;tag=p1\r\n"
+        f"To: {to}\r\n"
+        f"Call-ID: {call_id}\r\n"
+        f"CSeq: {cseq} {method}\r\n"
+        "Contact: <sip:peer@127.0.0.1:5080>\r\n"
+        f"{extra}"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def test_basic_call_and_bye_from_caller() -> None:
+    wire, a, b = Wire.pair()
+    call = a.dial(TARGET, ALICE, B, OFFER, 0.0)
+    wire.flush()
+    offer = incoming(wire)
+    assert offer.request_user == "*43"
+    assert offer.sdp_offer == OFFER
+    assert offer.source == ("127.0.0.1", 5060)
+    b.answer(offer.call, ANSWER, 0.0)
+    wire.flush()
+    assert wire.events(5060) == [ev.CallAnswered(call, ANSWER)]
+    assert wire.events(5070) == [ev.CallConfirmed(offer.call, None)]
+    a.hangup(call, 1.0)
+    wire.flush()
+    assert wire.events(5060) == [ev.CallEnded(call, "local-hangup")]
+    assert wire.events(5070) == [ev.CallEnded(offer.call, "remote-bye")]
+    assert wire.lines() == [
+        "INVITE sip:*43@127.0.0.1:5070 SIP/2.0",
+        "SIP/2.0 100 Trying",
+        "SIP/2.0 200 OK",
+        "ACK sip:127.0.0.1:5070 SIP/2.0",
+        "BYE sip:127.0.0.1:5070 SIP/2.0",
+        "SIP/2.0 200 OK",
+    ]
+    assert a.legs() == b.legs() == 0
+
+
+def test_bye_from_callee() -> None:
+    wire, a, b = Wire.pair()
+    call, callee = established(wire, a, b)
+    b.hangup(callee, 2.0)
+    wire.flush()
+    assert wire.events(5060) == [ev.CallEnded(call, "remote-bye")]
+    assert wire.events(5070) == [ev.CallEnded(callee, "local-hangup")]
+    wire.run_until(100.0)  # every transaction runs out
+    assert a.transactions() == b.transactions() == 0
+
+
+def test_retransmitted_invite_is_absorbed_not_a_second_call() -> None:
+    wire, a, b = Wire.pair()
+    dropped: list[Packet] = []
+
+    def lose_first_trying(packet: Packet) -> bool:
+        if packet.first_line.startswith("SIP/2.0 100") and not dropped:
+            dropped.append(packet)
+            return True
+        return False
+
+    wire.drop = lose_first_trying
+    a.dial(TARGET, ALICE, B, OFFER, 0.0)
+    wire.flush()
+    wire.run_until(0.6)  # Timer A retransmits the INVITE, B answers it with the 100 again
+    assert len([e for e in wire.events(5070) if isinstance(e, ev.IncomingCall)]) == 1
+    assert wire.lines().count("INVITE sip:*43@127.0.0.1:5070 SIP/2.0") == 2
+    assert wire.lines().count("SIP/2.0 100 Trying") == 2
+    assert b.stats.retransmissions_absorbed == 1
+
+
+def test_lost_200_is_retransmitted_until_the_ack() -> None:
+    wire, a, b = Wire.pair()
+    oks: list[Packet] = []
+
+    def lose_two_oks(packet: Packet) -> bool:
+        if packet.first_line == "SIP/2.0 200 OK" and len(oks) < 2:
+            oks.append(packet)
+            return True
+        return False
+
+    wire.drop = lose_two_oks
+    call = a.dial(TARGET, ALICE, B, OFFER, 0.0)
+    wire.flush()
+    b.answer(incoming(wire).call, ANSWER, 0.0)
+    wire.flush()
+    wire.run_until(3.0)
+    # 200 at 0 (lost), 0.5 (lost), 1.5 delivered -> ACK, then no more
+    assert wire.lines(5070).count("SIP/2.0 200 OK") == 3
+    assert wire.events(5060) == [ev.CallAnswered(call, ANSWER)]
+    assert [type(e) for e in wire.events(5070)] == [ev.CallConfirmed]
+
+
+def test_lost_ack_makes_callee_retransmit_and_caller_ack_again() -> None:
+    wire, a, b = Wire.pair()
+    acks: list[Packet] = []
+
+    def lose_first_ack(packet: Packet) -> bool:
+        if packet.first_line.startswith("ACK") and not acks:
+            acks.append(packet)
+            return True
+        return False
+
+    wire.drop = lose_first_ack
+    a.dial(TARGET, ALICE, B, OFFER, 0.0)
+    wire.flush()
+    b.answer(incoming(wire).call, ANSWER, 0.0)
+    wire.flush()
+    wire.run_until(1.0)
+    assert wire.lines(5060).count("ACK sip:127.0.0.1:5070 SIP/2.0") == 2
+    assert [type(e) for e in wire.events(5070)] == [ev.CallConfirmed]
+
+
+def test_no_ack_at_all_gives_up_after_64_t1_with_bye() -> None:
+    wire, a, b = Wire.pair()
+    wire.drop = lambda packet: packet.first_line.startswith("ACK")
+    a.dial(TARGET, ALICE, B, OFFER, 0.0)
+    wire.flush()
+    callee = incoming(wire).call
+    b.answer(callee, ANSWER, 0.0)
+    wire.run_until(40.0)
+    assert ev.CallEnded(callee, "ack-timeout") in wire.events(5070)
+    oks = wire.lines(5070).count("SIP/2.0 200 OK")
+    assert 8 <= oks <= 12  # 0, 0.5, 1.5, 3.5, 7.5, then every T2=4 s up to 32 s
+    assert "BYE sip:127.0.0.1:5060 SIP/2.0" in wire.lines(5070)
+
+
+def test_timer_b_unanswered_invite_times_out() -> None:
+    wire, a, b = Wire.pair()
+    wire.drop = lambda packet: True  # the callee never hears anything
+    call = a.dial(TARGET, ALICE, B, OFFER, 0.0)
+    wire.run_until(40.0)
+    assert wire.events(5060) == [ev.CallEnded(call, "timeout", 408)]
+    assert wire.lines(5060).count("INVITE sip:*43@127.0.0.1:5070 SIP/2.0") == 7
+    assert a.legs() == 0
+
+
+def test_timer_f_bye_without_answer_cleans_up() -> None:
+    wire, a, b = Wire.pair()
+    call, _callee = established(wire, a, b)
+    wire.drop = lambda packet: True
+    a.hangup(call, wire.now)
+    wire.run_until(wire.now + 40.0)
+    assert wire.events(5060) == [ev.CallEnded(call, "local-hangup")]
+    assert a.transactions() == 0
+
+
+def test_rejected_call_reports_status_and_acks() -> None:
+    wire, a, b = Wire.pair()
+    call = a.dial(TARGET, ALICE, B, OFFER, 0.0)
+    wire.flush()
+    callee = incoming(wire).call
+    b.reject(callee, 0.0, status=404)
+    wire.flush()
+    assert wire.events(5060) == [ev.CallEnded(call, "rejected", 404)]
+    assert wire.events(5070) == [ev.CallEnded(callee, "rejected", 404)]
+    assert "ACK sip:*43@127.0.0.1:5070 SIP/2.0" in wire.lines(5060)
+    wire.run_until(60.0)
+    assert wire.lines(5070).count("SIP/2.0 404 Not Found") == 1  # the ACK stopped Timer G
+
+
+def test_cancel_before_answer_gets_200_and_487() -> None:
+    wire, a, b = Wire.pair()
+    call = a.dial(TARGET, ALICE, B, OFFER, 0.0)
+    wire.flush()
+    callee = incoming(wire).call
+    b.ring(callee, 0.0)
+    wire.flush()
+    assert wire.events(5060) == [ev.CallRinging(call, 180, None)]
+    a.hangup(call, 1.0)
+    wire.flush()
+    assert wire.events(5070) == [ev.CallEnded(callee, "cancelled", 487)]
+    assert wire.events(5060) == [ev.CallEnded(call, "cancelled", 487)]
+    lines = wire.lines()
+    assert "CANCEL sip:*43@127.0.0.1:5070 SIP/2.0" in lines
+    assert "SIP/2.0 487 Request Terminated" in lines
+    assert lines.count("SIP/2.0 200 OK") == 1  # the CANCEL's
+    assert lines[-1] == "ACK sip:*43@127.0.0.1:5070 SIP/2.0"
+
+
+def test_cancel_waits_for_a_provisional_response() -> None:
+    wire, a, b = Wire.pair(send_trying=False)
+    call = a.dial(TARGET, ALICE, B, OFFER, 0.0)
+    a.hangup(call, 0.0)
+    wire.flush()
+    assert not any(line.startswith("CANCEL") for line in wire.lines())
+    b.ring(incoming(wire).call, 0.1)
+    wire.flush()
+    assert any(line.startswith("CANCEL") for line in wire.lines())
+    assert wire.events(5060) == [ev.CallEnded(call, "cancelled", 487)]
+
+
+def test_200_and_cancel_crossing_ends_with_ack_and_bye() -> None:
+    wire, a, b = Wire.pair()
+    call = a.dial(TARGET, ALICE, B, OFFER, 0.0)
+    wire.flush()
+    callee = incoming(wire).call
+    a.hangup(call, 0.1)  # CANCEL queued at A ...
+    b.answer(callee, ANSWER, 0.1)  # ... while B's 200 is already on its way
+    wire.flush()
+    lines = wire.lines()
+    assert "CANCEL sip:*43@127.0.0.1:5070 SIP/2.0" in lines
+    assert "SIP/2.0 487 Request Terminated" not in lines
+    assert "ACK sip:127.0.0.1:5070 SIP/2.0" in lines
+    assert "BYE sip:127.0.0.1:5070 SIP/2.0" in lines
+    assert wire.events(5060) == [ev.CallEnded(call, "cancelled", 487)]
+    assert wire.events(5070) == [ev.CallConfirmed(callee, None), ev.CallEnded(callee, "remote-bye")]
+
+
+def test_reinvite_hold_and_unhold() -> None:
+    wire, a, b = Wire.pair()
+    call, callee = established(wire, a, b)
+    assert a.reinvite(call, HOLD, 5.0)
+    wire.flush()
+    [held] = wire.events(5070)
+    assert held == ev.Reinvited(callee, HOLD, True)
+    hold_answer = ANSWER.replace(b"a=sendrecv", b"a=recvonly")
+    b.answer(callee, hold_answer, 5.0)
+    wire.flush()
+    assert wire.events(5060) == [ev.ReinviteAnswered(call, 200, hold_answer)]
+    unhold = OFFER.replace(b"o=caller 1 1", b"o=caller 1 3")
+    assert a.reinvite(call, unhold, 6.0)
+    wire.flush()
+    assert wire.events(5070) == [ev.Reinvited(callee, unhold, False)]
+    b.answer(callee, ANSWER, 6.0)
+    wire.flush()
+    assert wire.events(5060) == [ev.ReinviteAnswered(call, 200, ANSWER)]
+    assert wire.lines().count("ACK sip:127.0.0.1:5070 SIP/2.0") == 3
+    wire.run_until(20.0)
+    assert "SIP/2.0 200 OK" not in wire.lines()[-1:]  # no 2xx retransmission storm after the ACKs
+
+
+def test_reinvite_with_unchanged_sdp_is_answered_without_call_control() -> None:
+    wire, a, b = Wire.pair()
+    call, _callee = established(wire, a, b)
+    assert a.reinvite(call, OFFER, 5.0)
+    wire.flush()
+    assert wire.events(5070) == []
+    assert wire.events(5060) == [ev.ReinviteAnswered(call, 200, ANSWER)]
+
+
+def test_glare_gets_491() -> None:
+    wire, a, b = Wire.pair()
+    call, callee = established(wire, a, b)
+    wire.drop = lambda packet: True
+    assert a.reinvite(call, HOLD, 5.0)
+    assert b.reinvite(callee, HOLD.replace(b"caller", b"callee"), 5.0)
+    wire.drop = lambda packet: False
+    wire.flush()
+    wire.run_until(6.0)
+    assert wire.lines().count("SIP/2.0 491 Request Pending") == 2
+
+
+def test_info_dtmf_becomes_an_event() -> None:
+    wire, a, b = Wire.pair()
+    call, callee = established(wire, a, b)
+    a.send_info(call, b"Signal=5\r\nDuration=160\r\n", 3.0)
+    wire.flush()
+    assert wire.events(5070) == [ev.DtmfReceived(callee, "5", 160)]
+
+
+def test_session_timer_refresh_by_the_uac() -> None:
+    wire, a, b = Wire.pair(session_expires=120)
+    call, callee = established(wire, a, b)
+    wire.run_until(200.0)
+    # A is the refresher (granted refresher=uac): it refreshes every 60 s and nobody hangs up
+    refreshes = [line for line in wire.lines(5060) if line.startswith(("UPDATE", "INVITE sip:127"))]
+    assert len(refreshes) == 3
+    assert a.legs() == b.legs() == 1
+    assert not [e for e in wire.events(5070) if isinstance(e, ev.CallEnded)]
+
+
+def test_session_expiry_without_refresh_ends_the_call() -> None:
+    wire, a, b = Wire.pair(session_expires=120)
+    call, callee = established(wire, a, b)
+    wire.drop = lambda packet: packet.src == 5060 and not packet.first_line.startswith("SIP/")
+    wire.run_until(200.0)
+    assert ev.CallEnded(callee, "session-expired") in wire.events(5070)
+
+
+# -------------------------------------------------------------- requests from a hand-written peer
+
+
+def peer_endpoint(**config: object) -> Endpoint:
+    return make_endpoint(5070, 7, **config)
+
+
+def test_unknown_dialog_gets_481() -> None:
+    b = peer_endpoint()
+    b.receive_datagram(raw("BYE", to_tag="nope"), PEER, 0.0)
+    [response] = responses(b)
+    assert response.status == 481
+
+
+def test_max_forwards_zero_gets_483() -> None:
+    b = peer_endpoint()
+    b.receive_datagram(raw("INVITE", max_forwards=0, body=OFFER, extra="Content-Type: application/sdp\r\n"),
+                       PEER, 0.0)
+    [response] = responses(b)
+    assert response.status == 483
+    assert response.to.tag is not None
+
+
+def test_merged_request_gets_482() -> None:
+    b = peer_endpoint()
+    sdp = "Content-Type: application/sdp\r\n"
+    b.receive_datagram(raw("INVITE", body=OFFER, extra=sdp), PEER, 0.0)
+    b.receive_datagram(raw("INVITE", body=OFFER, extra=sdp, branch="z9hG4bKforked"), PEER, 0.0)
+    assert [r.status for r in responses(b)] == [100, 482]
+
+
+def test_unknown_method_501_and_unsupported_method_405_with_allow() -> None:
+    b = peer_endpoint()
+    b.receive_datagram(raw("FROBNICATE"), PEER, 0.0)
+    b.receive_datagram(raw("SUBSCRIBE", branch="z9hG4bKpeer2"), PEER, 0.0)
+    first, second = responses(b)
+    assert first.status == 501
+    assert second.status == 405
+    assert "INVITE" in (second.headers.get("Allow") or "")
+
+
+def test_unsupported_body_gets_415_with_accept() -> None:
+    b = peer_endpoint()
+    b.receive_datagram(raw("INVITE", body=b"<xml/>", extra="Content-Type: application/xml\r\n"), PEER, 0.0)
+    [response] = responses(b)
+    assert response.status == 415
+    assert response.headers.get("Accept") == "application/sdp"
+
+
+def test_unknown_required_extension_gets_420_with_unsupported() -> None:
+    b = peer_endpoint()
+    b.receive_datagram(raw("INVITE", extra="Require: 100rel, timer\r\n"), PEER, 0.0)
+    [response] = responses(b)
+    assert response.status == 420
+    assert response.headers.get("Unsupported") == "100rel"
+
+
+def test_options_answered_with_capabilities() -> None:
+    b = peer_endpoint()
+    b.receive_datagram(raw("OPTIONS"), PEER, 0.0)
+    [response] = responses(b)
+    assert response.status == 200
+    assert "OPTIONS" in (response.headers.get("Allow") or "")
+
+
+def test_bad_request_answered_with_400_and_garbage_dropped_and_counted() -> None:
+    b = peer_endpoint()
+    b.receive_datagram(raw("INVITE").replace(b"CSeq: 1 INVITE", b"CSeq: x INVITE"), PEER, 0.0)
+    [response] = responses(b)
+    assert response.status == 400
+    b.receive_datagram(b"\x00\xffjunk\r\n\r\n", PEER, 0.0)
+    b.receive_datagram(b"SIP/2.0 200 OK\r\n\r\n", PEER, 0.0)
+    assert responses(b) == []
+    assert b.stats.garbage_dropped >= 1
+
+
+def test_cseq_method_mismatch_gets_400() -> None:
+    b = peer_endpoint()
+    b.receive_datagram(raw("OPTIONS").replace(b"CSeq: 1 OPTIONS", b"CSeq: 1 INVITE"), PEER, 0.0)
+    [response] = responses(b)
+    assert response.status == 400
+
+
+def test_oversize_message_gets_513() -> None:
+    b = make_endpoint(5070, 7, max_message_size=600)
+    b.receive_datagram(raw("OPTIONS", extra="X-Pad: " + "a" * 700 + "\r\n"), PEER, 0.0)
+    [response] = responses(b)
+    assert response.status == 513
+
+
+def test_rport_and_received_are_stamped_and_the_response_goes_to_the_source_port() -> None:
+    b = peer_endpoint()
+    request = raw("OPTIONS").replace(b"5080;branch", b"5080;rport;branch")
+    request = request.replace(b"UDP 127.0.0.1", b"UDP 10.9.9.9")
+    b.receive_datagram(request, ("127.0.0.1", 40000), 0.0)
+    [(data, addr, _transport)] = b.datagrams_to_send(0.0)
+    assert addr == ("127.0.0.1", 40000)
+    response = parse_message(data)
+    assert response.top_via.received == "127.0.0.1"
+    assert response.top_via.rport == 40000
+
+
+def test_response_without_rport_goes_to_the_via_port() -> None:
+    b = peer_endpoint()
+    b.receive_datagram(raw("OPTIONS"), ("127.0.0.1", 40000), 0.0)
+    [(_data, addr, _transport)] = b.datagrams_to_send(0.0)
+    assert addr == ("127.0.0.1", 5080)
+
+
+def test_policy_refuses_unknown_sources_without_authentication() -> None:
+    b = Endpoint(EndpointConfig(port=5070, policy=EdgePolicy(trust_loopback=False)), rng=random.Random(3))
+    sdp = "Content-Type: application/sdp\r\n"
+    b.receive_datagram(raw("INVITE", body=OFFER, extra=sdp), ("203.0.113.9", 5080), 0.0)
+    [(data, _addr, _t)] = b.datagrams_to_send(0.0)
+    response = parse_message(data)
+    assert isinstance(response, Response) and response.status == 403
+    refused = b.next_event()
+    assert isinstance(refused, ev.RequestRefused) and refused.status == 403
+    b.receive_datagram(raw("OPTIONS", branch="z9hG4bKo"), ("203.0.113.9", 5080), 0.0)
+    assert [r.status for r in responses(b)] == [200]  # OPTIONS stays open for keepalives
+
+
+def test_trunk_network_is_accepted() -> None:
+    policy = EdgePolicy.from_specs(["203.0.113.0/24"], trust_loopback=False)
+    b = Endpoint(EndpointConfig(port=5070, policy=policy), rng=random.Random(3))
+    b.receive_datagram(raw("INVITE", body=OFFER, extra="Content-Type: application/sdp\r\n"),
+                       ("203.0.113.9", 5080), 0.0)
+    assert isinstance(b.next_event(), ev.IncomingCall)
+
+
+def test_retransmitted_bye_gets_the_same_200_again() -> None:
+    wire, a, b = Wire.pair()
+    call, callee = established(wire, a, b)
+    lost: list[Packet] = []
+
+    def lose_first_bye_ok(packet: Packet) -> bool:
+        if packet.src == 5070 and packet.first_line == "SIP/2.0 200 OK" and not lost:
+            lost.append(packet)
+            return True
+        return False
+
+    wire.drop = lose_first_bye_ok
+    a.hangup(call, wire.now)
+    wire.run_until(wire.now + 1.0)
+    assert wire.lines(5060).count("BYE sip:127.0.0.1:5070 SIP/2.0") == 2
+    assert wire.events(5070) == [ev.CallEnded(callee, "remote-bye")]  # once, not twice
+    assert b.stats.retransmissions_absorbed == 1
+
+
+def test_keepalive_crlf_is_ignored() -> None:
+    b = peer_endpoint()
+    b.receive_datagram(b"\r\n\r\n", PEER, 0.0)
+    assert b.datagrams_to_send(0.0) == []
+    assert b.stats.keepalives == 1
+
