@@ -21,3 +21,10 @@ if command -v pg_lsclusters >/dev/null 2>&1; then
         for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
     fi
 fi
+
+# The test suite uses database "test" (trust auth, user postgres); each run works in fresh schemas.
+if command -v psql >/dev/null 2>&1 && pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+    if ! psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'test'" | grep -q 1; then
+        psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE test" || true
+    fi
+fi
