@@ -1,0 +1,269 @@
+"""Ports: what the service layer needs from the outside world, as ``typing.Protocol``s.
+
+Adapters (the SQLAlchemy store, SMS gateways, the system clock) implement these; tests use the fakes
+in ``tests/fakes.py``. Conventions every implementation keeps:
+
+- ``add`` makes the object persistent *and gives it (and its children) ids* before returning, so a
+  handler can refer to ``order.id`` in the same transaction (SQLAlchemy: ``session.add`` + ``flush``).
+- Objects returned by ``get``/``list`` are tracked: changing their attributes and then calling
+  ``UnitOfWork.commit`` saves the change. Children appended later (a customer's new address, an order's
+  transitions) get their ids at ``UnitOfWork.flush`` or commit.
+- Ledger repositories (tickets, buckets) only ever insert. (account, seq) is unique, so two
+  transactions spending the same balance cannot both commit; the loser raises ``Conflict``.
+- Phones passed to lookups are canonical (``domain.phones.normalise``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from waterline.domain.buckets import BucketAccount, BucketEntry
+from waterline.domain.customers import Customer
+from waterline.domain.events import Event
+from waterline.domain.orders import Order, OrderState
+from waterline.domain.outbox import OutboxMessage, OutboxState
+from waterline.domain.products import Product
+from waterline.domain.stations import Courier, Station
+from waterline.domain.tickets import TicketAccount, TicketEntry
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """Criteria of an order listing; ``None`` means "any". Dates bound ``placed_at`` (UTC, half-open)."""
+
+    state: OrderState | None = None
+    station_id: int | None = None
+    courier_id: int | None = None
+    customer_id: int | None = None
+    placed_from: datetime | None = None
+    placed_to: datetime | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+class CustomerRepository(Protocol):
+    """Customers with their phones and addresses."""
+
+    def add(self, customer: Customer) -> Customer:
+        """Persist a new customer; assigns ids to it, its phones and addresses."""
+        ...
+
+    def get(self, customer_id: int) -> Customer | None:
+        """The customer with this id, or None."""
+        ...
+
+    def find_by_phone(self, phone: str) -> Customer | None:
+        """The customer owning this canonical phone, or None (a phone belongs to one customer)."""
+        ...
+
+    def search(
+        self, *, q: str | None = None, phone: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[Customer]:
+        """Customers whose name/address contains ``q`` and/or whose phone starts with ``phone``, by id."""
+        ...
+
+
+class ProductRepository(Protocol):
+    """The product catalogue."""
+
+    def add(self, product: Product) -> Product:
+        """Persist a new product (assigns its id)."""
+        ...
+
+    def get(self, product_id: int) -> Product | None:
+        """The product with this id, or None."""
+        ...
+
+    def all(self, *, active_only: bool = False) -> list[Product]:
+        """All products by id."""
+        ...
+
+
+class StationRepository(Protocol):
+    """Delivery stations."""
+
+    def add(self, station: Station) -> Station:
+        """Persist a new station (assigns its id)."""
+        ...
+
+    def get(self, station_id: int) -> Station | None:
+        """The station with this id, or None."""
+        ...
+
+    def all(self) -> list[Station]:
+        """All stations by id (a business has tens, so dispatch may load them all)."""
+        ...
+
+
+class CourierRepository(Protocol):
+    """Couriers and their current load."""
+
+    def add(self, courier: Courier) -> Courier:
+        """Persist a new courier (assigns its id)."""
+        ...
+
+    def get(self, courier_id: int) -> Courier | None:
+        """The courier with this id, or None. SQL stores should lock the row (FOR UPDATE): load changes."""
+        ...
+
+    def all(self, *, station_id: int | None = None) -> list[Courier]:
+        """Couriers (of one station when given) by id."""
+        ...
+
+    def find_by_user(self, user_id: int) -> Courier | None:
+        """The courier whose login is ``user_id`` (a courier sees only his own deliveries)."""
+        ...
+
+
+class OrderRepository(Protocol):
+    """Orders with items and transition records."""
+
+    def add(self, order: Order) -> Order:
+        """Persist a new order; assigns ids to it, its items and transitions."""
+        ...
+
+    def get(self, order_id: int) -> Order | None:
+        """The order with this id, or None."""
+        ...
+
+    def get_by_number(self, number: str) -> Order | None:
+        """The order with this human number, or None."""
+        ...
+
+    def search(self, criteria: OrderFilter) -> list[Order]:
+        """Orders matching ``criteria``, newest ``placed_at`` first."""
+        ...
+
+    def recent_for_customer(self, customer_id: int, limit: int = 5) -> list[Order]:
+        """The customer's last ``limit`` orders, newest first (screen-pop)."""
+        ...
+
+
+class TicketRepository(Protocol):
+    """The append-only water-ticket ledger."""
+
+    def account(self, customer_id: int, product_id: int, station_id: int | None) -> TicketAccount:
+        """The account's state from its latest entry (an empty account when it has none)."""
+        ...
+
+    def accounts(self, customer_id: int) -> list[TicketAccount]:
+        """Every account of the customer that has entries, ordered by (product_id, station_id or 0)."""
+        ...
+
+    def append(self, entry: TicketEntry) -> TicketEntry:
+        """Insert one entry; ``Conflict`` when its (account, seq) already exists."""
+        ...
+
+    def entries(self, customer_id: int, product_id: int | None = None) -> list[TicketEntry]:
+        """The customer's entries, oldest first."""
+        ...
+
+
+class BucketRepository(Protocol):
+    """The append-only bucket/deposit ledger."""
+
+    def account(self, customer_id: int) -> BucketAccount:
+        """The customer's bucket position from the latest entry (zeros when none)."""
+        ...
+
+    def append(self, entry: BucketEntry) -> BucketEntry:
+        """Insert one entry; ``Conflict`` when its (customer, seq) already exists."""
+        ...
+
+    def entries(self, customer_id: int) -> list[BucketEntry]:
+        """The customer's entries, oldest first."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    """Messages waiting to leave the process."""
+
+    def add(self, message: OutboxMessage) -> OutboxMessage:
+        """Persist a new message (assigns its id)."""
+        ...
+
+    def get(self, message_id: int) -> OutboxMessage | None:
+        """The message with this id, or None."""
+        ...
+
+    def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        """Pending messages whose ``next_attempt_at`` <= ``now``, oldest first, at most ``limit``."""
+        ...
+
+    def search(
+        self,
+        *,
+        order_id: int | None = None,
+        to: str | None = None,
+        state: OutboxState | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[OutboxMessage]:
+        """The SMS log, newest first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over all repositories. Use as ``with uow: ... uow.commit()``; leaving the block
+    without ``commit`` rolls back, and rolling back also drops the recorded events."""
+
+    customers: CustomerRepository
+    products: ProductRepository
+    stations: StationRepository
+    couriers: CourierRepository
+    orders: OrderRepository
+    tickets: TicketRepository
+    buckets: BucketRepository
+    outbox: OutboxRepository
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None:
+        """Make everything done in this unit of work durable."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard everything not yet committed (and the recorded events)."""
+        ...
+
+    def flush(self) -> None:
+        """Give ids to newly attached children (addresses, transitions) without committing."""
+        ...
+
+    def next_order_sequence(self, day: date) -> int:
+        """The next order sequence of the Asia/Shanghai ``day`` (1, 2, ...); part of this transaction."""
+        ...
+
+    def record(self, event: Event) -> None:
+        """Remember an event to publish once this unit of work has committed."""
+        ...
+
+    def collect_new_events(self) -> list[Event]:
+        """Take (and forget) the events recorded by committed work."""
+        ...
+
+
+class Clock(Protocol):
+    """The time source."""
+
+    def now(self) -> datetime:
+        """The current time as an aware UTC datetime."""
+        ...
+
+
+class SmsSender(Protocol):
+    """An SMS gateway."""
+
+    def send(self, to: str, text: str) -> str:
+        """Hand ``text`` to the gateway for ``to``; returns the provider's message id, raises on failure."""
+        ...

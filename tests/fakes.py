@@ -1,0 +1,435 @@
+"""In-memory fakes of the service ports: FakeUnitOfWork, FakeSmsSender, FakeClock, plus a small
+Shaanxi world to start tests from. Used by the service tests and by the web tests.
+
+``FakeStore`` plays the database: a unit of work works on a private copy of ``store.data`` and copies
+it back on commit, so a handler that fails half-way leaves the store exactly as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+
+from waterline.domain.buckets import BucketAccount, BucketEntry
+from waterline.domain.customers import Customer
+from waterline.domain.errors import Conflict
+from waterline.domain.orders import Order
+from waterline.domain.outbox import OutboxMessage, OutboxState
+from waterline.domain.products import Product, ProductKind
+from waterline.domain.stations import Courier, Station, daily_hours
+from waterline.domain.tickets import TicketAccount, TicketEntry
+from waterline.services.ports import (
+    BucketRepository,
+    CourierRepository,
+    CustomerRepository,
+    OrderFilter,
+    OrderRepository,
+    OutboxRepository,
+    ProductRepository,
+    StationRepository,
+    TicketRepository,
+    UnitOfWork,
+)
+from waterline.services.unit_of_work import EventRecordingUnitOfWork
+
+
+@dataclass
+class FakeData:
+    """Everything the fake database holds."""
+
+    next_id: int = 1
+    customers: dict[int, Customer] = field(default_factory=dict)
+    products: dict[int, Product] = field(default_factory=dict)
+    stations: dict[int, Station] = field(default_factory=dict)
+    couriers: dict[int, Courier] = field(default_factory=dict)
+    orders: dict[int, Order] = field(default_factory=dict)
+    ticket_entries: list[TicketEntry] = field(default_factory=list)
+    bucket_entries: list[BucketEntry] = field(default_factory=list)
+    outbox: dict[int, OutboxMessage] = field(default_factory=dict)
+    sequences: dict[date, int] = field(default_factory=dict)
+
+    def new_id(self) -> int:
+        """A fresh id (one counter for every table: ids never collide, which catches mix-ups)."""
+        value = self.next_id
+        self.next_id += 1
+        return value
+
+
+@dataclass
+class FakeStore:
+    """The committed state and how many commits produced it."""
+
+    data: FakeData = field(default_factory=FakeData)
+    commits: int = 0
+
+    def uow(self) -> FakeUnitOfWork:
+        """A new unit of work on this store (use as the bus's factory: ``store.uow``)."""
+        return FakeUnitOfWork(self)
+
+
+class _Repo:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+
+    @property
+    def data(self) -> FakeData:
+        return self.uow.work
+
+
+class FakeCustomers(_Repo):
+    def add(self, customer: Customer) -> Customer:
+        customer.id = self.data.new_id()
+        self.data.customers[customer.id] = customer
+        self.uow.flush()
+        return customer
+
+    def get(self, customer_id: int) -> Customer | None:
+        return self.data.customers.get(customer_id)
+
+    def find_by_phone(self, phone: str) -> Customer | None:
+        for customer in self.data.customers.values():
+            if phone in customer.phone_numbers:
+                return customer
+        return None
+
+    def search(
+        self, *, q: str | None = None, phone: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[Customer]:
+        found = []
+        for customer in sorted(self.data.customers.values(), key=lambda c: c.id or 0):
+            texts = [customer.name, *(a.one_line() for a in customer.addresses)]
+            if q is not None and not any(q in text for text in texts):
+                continue
+            if phone is not None and not any(n.startswith(phone) for n in customer.phone_numbers):
+                continue
+            found.append(customer)
+        return found[offset : offset + limit]
+
+
+class FakeProducts(_Repo):
+    def add(self, product: Product) -> Product:
+        product.id = self.data.new_id()
+        self.data.products[product.id] = product
+        return product
+
+    def get(self, product_id: int) -> Product | None:
+        return self.data.products.get(product_id)
+
+    def all(self, *, active_only: bool = False) -> list[Product]:
+        return [p for _, p in sorted(self.data.products.items()) if p.active or not active_only]
+
+
+class FakeStations(_Repo):
+    def add(self, station: Station) -> Station:
+        station.id = self.data.new_id()
+        self.data.stations[station.id] = station
+        return station
+
+    def get(self, station_id: int) -> Station | None:
+        return self.data.stations.get(station_id)
+
+    def all(self) -> list[Station]:
+        return [s for _, s in sorted(self.data.stations.items())]
+
+
+class FakeCouriers(_Repo):
+    def add(self, courier: Courier) -> Courier:
+        courier.id = self.data.new_id()
+        self.data.couriers[courier.id] = courier
+        return courier
+
+    def get(self, courier_id: int) -> Courier | None:
+        return self.data.couriers.get(courier_id)
+
+    def all(self, *, station_id: int | None = None) -> list[Courier]:
+        return [
+            c
+            for _, c in sorted(self.data.couriers.items())
+            if station_id is None or c.station_id == station_id
+        ]
+
+    def find_by_user(self, user_id: int) -> Courier | None:
+        return next((c for c in self.data.couriers.values() if c.user_id == user_id), None)
+
+
+class FakeOrders(_Repo):
+    def add(self, order: Order) -> Order:
+        order.id = self.data.new_id()
+        self.data.orders[order.id] = order
+        self.uow.flush()
+        return order
+
+    def get(self, order_id: int) -> Order | None:
+        return self.data.orders.get(order_id)
+
+    def get_by_number(self, number: str) -> Order | None:
+        return next((o for o in self.data.orders.values() if o.number == number), None)
+
+    def search(self, criteria: OrderFilter) -> list[Order]:
+        c = criteria
+        found = [
+            o
+            for o in self.data.orders.values()
+            if (c.state is None or o.state is c.state)
+            and (c.station_id is None or o.station_id == c.station_id)
+            and (c.courier_id is None or o.courier_id == c.courier_id)
+            and (c.customer_id is None or o.customer_id == c.customer_id)
+            and (c.placed_from is None or o.placed_at >= c.placed_from)
+            and (c.placed_to is None or o.placed_at < c.placed_to)
+        ]
+        found.sort(key=lambda o: (o.placed_at, o.id or 0), reverse=True)
+        return found[c.offset : c.offset + c.limit]
+
+    def recent_for_customer(self, customer_id: int, limit: int = 5) -> list[Order]:
+        return self.search(OrderFilter(customer_id=customer_id, limit=limit))
+
+
+class FakeTickets(_Repo):
+    def _of(self, customer_id: int, product_id: int, station_id: int | None) -> list[TicketEntry]:
+        return [
+            e
+            for e in self.data.ticket_entries
+            if (e.customer_id, e.product_id, e.station_id) == (customer_id, product_id, station_id)
+        ]
+
+    def account(self, customer_id: int, product_id: int, station_id: int | None) -> TicketAccount:
+        entries = self._of(customer_id, product_id, station_id)
+        if not entries:
+            return TicketAccount(customer_id, product_id, station_id)
+        last = max(entries, key=lambda e: e.seq)
+        return TicketAccount(customer_id, product_id, station_id, last.balance_after, last.seq)
+
+    def accounts(self, customer_id: int) -> list[TicketAccount]:
+        keys = {
+            (e.product_id, e.station_id) for e in self.data.ticket_entries if e.customer_id == customer_id
+        }
+        ordered = sorted(keys, key=lambda k: (k[0], k[1] or 0))
+        return [self.account(customer_id, product_id, station_id) for product_id, station_id in ordered]
+
+    def append(self, entry: TicketEntry) -> TicketEntry:
+        # the unique (account, seq) constraint of the real store
+        if any(e.seq == entry.seq for e in self._of(entry.customer_id, entry.product_id, entry.station_id)):
+            raise Conflict("conflict", detail="ticket ledger entry already exists")
+        stored = replace(entry, id=self.data.new_id())
+        self.data.ticket_entries.append(stored)
+        return stored
+
+    def entries(self, customer_id: int, product_id: int | None = None) -> list[TicketEntry]:
+        return [
+            e
+            for e in self.data.ticket_entries
+            if e.customer_id == customer_id and (product_id is None or e.product_id == product_id)
+        ]
+
+
+class FakeBuckets(_Repo):
+    def account(self, customer_id: int) -> BucketAccount:
+        entries = self.entries(customer_id)
+        if not entries:
+            return BucketAccount(customer_id)
+        last = max(entries, key=lambda e: e.seq)
+        return BucketAccount(customer_id, last.entitlement_after, last.held_after, last.seq)
+
+    def append(self, entry: BucketEntry) -> BucketEntry:
+        if any(e.seq == entry.seq for e in self.entries(entry.customer_id)):
+            raise Conflict("conflict", detail="bucket ledger entry already exists")
+        stored = replace(entry, id=self.data.new_id())
+        self.data.bucket_entries.append(stored)
+        return stored
+
+    def entries(self, customer_id: int) -> list[BucketEntry]:
+        return [e for e in self.data.bucket_entries if e.customer_id == customer_id]
+
+
+class FakeOutbox(_Repo):
+    def add(self, message: OutboxMessage) -> OutboxMessage:
+        message.id = self.data.new_id()
+        self.data.outbox[message.id] = message
+        return message
+
+    def get(self, message_id: int) -> OutboxMessage | None:
+        return self.data.outbox.get(message_id)
+
+    def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        due = [m for m in self.data.outbox.values() if m.is_due(now)]
+        due.sort(key=lambda m: (m.created_at, m.id or 0))
+        return due[:limit]
+
+    def search(
+        self,
+        *,
+        order_id: int | None = None,
+        to: str | None = None,
+        state: OutboxState | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[OutboxMessage]:
+        found = [
+            m
+            for m in self.data.outbox.values()
+            if (order_id is None or m.order_id == order_id)
+            and (to is None or m.to == to)
+            and (state is None or m.state is state)
+        ]
+        found.sort(key=lambda m: (m.created_at, m.id or 0), reverse=True)
+        return found[offset : offset + limit]
+
+
+class FakeUnitOfWork(EventRecordingUnitOfWork):
+    """A unit of work over a ``FakeStore``; implements ``services.ports.UnitOfWork``."""
+
+    def __init__(self, store: FakeStore | None = None) -> None:
+        super().__init__()
+        self.store = store if store is not None else FakeStore()
+        self.work = copy.deepcopy(self.store.data)
+        self.customers: CustomerRepository = FakeCustomers(self)
+        self.products: ProductRepository = FakeProducts(self)
+        self.stations: StationRepository = FakeStations(self)
+        self.couriers: CourierRepository = FakeCouriers(self)
+        self.orders: OrderRepository = FakeOrders(self)
+        self.tickets: TicketRepository = FakeTickets(self)
+        self.buckets: BucketRepository = FakeBuckets(self)
+        self.outbox: OutboxRepository = FakeOutbox(self)
+
+    def __enter__(self) -> FakeUnitOfWork:
+        super().__enter__()
+        self.work = copy.deepcopy(self.store.data)
+        return self
+
+    def _commit(self) -> None:
+        self.flush()
+        self.store.data = copy.deepcopy(self.work)
+        self.store.commits += 1
+
+    def _rollback(self) -> None:
+        self.work = copy.deepcopy(self.store.data)
+
+    def flush(self) -> None:
+        """Give ids to children added since the last flush."""
+        for customer in self.work.customers.values():
+            for phone in customer.phones:
+                if phone.id is None:
+                    phone.id = self.work.new_id()
+            for address in customer.addresses:
+                if address.id is None:
+                    address.id = self.work.new_id()
+        for order in self.work.orders.values():
+            for item in order.items:
+                if item.id is None:
+                    item.id = self.work.new_id()
+            for record in order.transitions:
+                if record.id is None:
+                    record.id = self.work.new_id()
+
+    def next_order_sequence(self, day: date) -> int:
+        value = self.work.sequences.get(day, 0) + 1
+        self.work.sequences[day] = value
+        return value
+
+
+class FakeClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Xi'an
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> datetime:
+        """Move forward and return the new time."""
+        self.current += timedelta(seconds=seconds)
+        return self.current
+
+
+class SmsGatewayDown(Exception):
+    """What ``FakeSmsSender`` raises while told to fail."""
+
+
+@dataclass
+class FakeSmsSender:
+    """Records sent messages in ``sent``; fails the next ``failures`` sends."""
+
+    sent: list[tuple[str, str]] = field(default_factory=list)
+    failures: int = 0
+    calls: int = 0
+
+    def send(self, to: str, text: str) -> str:
+        self.calls += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise SmsGatewayDown("gateway unavailable")
+        self.sent.append((to, text))
+        return f"fake-{len(self.sent)}"
+
+
+@dataclass(frozen=True)
+class World:
+    """Ids of a small seeded Shaanxi world."""
+
+    water: int  # 农夫山泉 18.9L barrel, 20 yuan
+    other_water: int  # 冰川时代 18.9L barrel, 18 yuan
+    dispenser: int
+    retired: int  # an inactive product
+    yanta: int  # 雁塔 station
+    weiyang: int  # 未央 station
+    xianyang: int  # 秦都 station (咸阳)
+    wang: int  # courier at 雁塔, capacity 20
+    li: int  # courier at 雁塔, capacity 10
+    zhao: int  # courier at 未央
+
+
+def seed_world(store: FakeStore) -> World:
+    """Fill ``store`` with products, three stations and three couriers (committed)."""
+    hours = daily_hours(time(7, 0), time(21, 0))
+    with store.uow() as uow:
+        water = uow.products.add(
+            Product("NFS-189", "农夫山泉 18.9L", "农夫山泉", ProductKind.BARREL, 18900, 2000)
+        )
+        other = uow.products.add(
+            Product("BCSD-189", "冰川时代 18.9L", "冰川时代", ProductKind.BARREL, 18900, 1800)
+        )
+        disp = uow.products.add(Product("DISP-MD", "美的立式饮水机", "美的", ProductKind.DISPENSER, 0, 39900))
+        retired = uow.products.add(
+            Product("OLD-1", "停售桶装水", "某品牌", ProductKind.BARREL, 18900, 1500, active=False)
+        )
+        yanta = uow.stations.add(
+            Station(
+                "雁塔站", "西安市", "雁塔区", 34.2135, 108.9486, ["雁塔区", "曲江新区"], "02985550001", hours
+            )
+        )
+        weiyang = uow.stations.add(
+            Station(
+                "未央站", "西安市", "未央区", 34.3098, 108.9468, ["未央区", "经开区"], "02985550002", hours
+            )
+        )
+        xianyang = uow.stations.add(
+            Station(
+                "秦都站", "咸阳市", "秦都区", 34.3297, 108.7064, ["秦都区", "渭城区"], "02933330001", hours
+            )
+        )
+        assert yanta.id and weiyang.id and xianyang.id
+        wang = uow.couriers.add(Courier(yanta.id, "王师傅", "13991110001", capacity_per_trip=20))
+        li = uow.couriers.add(Courier(yanta.id, "李师傅", "13991110002", capacity_per_trip=10, load=4))
+        zhao = uow.couriers.add(Courier(weiyang.id, "赵师傅", "13991110003"))
+        uow.commit()
+    ids = (
+        water.id,
+        other.id,
+        disp.id,
+        retired.id,
+        yanta.id,
+        weiyang.id,
+        xianyang.id,
+        wang.id,
+        li.id,
+        zhao.id,
+    )
+    assert all(i is not None for i in ids)
+    return World(*(i for i in ids if i is not None))
+
+
+def _conforms(uow: FakeUnitOfWork) -> UnitOfWork:
+    # mypy checks here that the fake implements the port
+    return uow
