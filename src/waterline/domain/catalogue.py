@@ -102,18 +102,19 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "dispatch.eta": ("预计{minutes}分钟送达", "Estimated delivery in {minutes} minutes"),
     # SMS templates (Chinese only: these go to customers' phones)
+    # kept within one 70-character segment for a 3-character courier name (tests/domain/test_catalogue.py)
     "sms.order_dispatched": (
-        "【{sign}】您的订单{number}已派送，送水员{courier_name}（{courier_phone}）预计{eta}前送达。"
-        "如有疑问请拨打{hotline}。",
-        "Order {number} dispatched; courier {courier_name} ({courier_phone}), ETA {eta}. Hotline {hotline}.",
+        "【{sign}】订单{number}已派送，送水员{courier_name}{courier_phone}，预计{eta}前送达。咨询{hotline}",
+        "[{sign}] Order {number} dispatched; courier {courier_name} ({courier_phone}), ETA {eta}. "
+        "Hotline {hotline}.",
     ),
     "sms.order_placed": (
         "【{sign}】您的订单{number}已受理，我们将尽快为您安排送水。如有疑问请拨打{hotline}。",
-        "Order {number} received; a courier will be assigned soon. Hotline {hotline}.",
+        "[{sign}] Order {number} received; a courier will be assigned soon. Hotline {hotline}.",
     ),
     "sms.order_cancelled": (
         "【{sign}】您的订单{number}已取消。如有疑问请拨打{hotline}。",
-        "Order {number} has been cancelled. Hotline {hotline}.",
+        "[{sign}] Order {number} has been cancelled. Hotline {hotline}.",
     ),
 }
 
