@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from fakes import FakeClock, FakeStore, FakeUnitOfWork
+from waterline.adapters.db.engine import create_engine, create_session_factory
+from waterline.config import Settings
+from waterline.services.bus import MessageBus
+from waterline.services.context import Dependencies
+from waterline.web.app import create_app
+from waterline.web.deps import AppServices, BusDep, UowDep
 
 from .conftest import WebEnv
 
@@ -50,3 +63,36 @@ def test_disabled_user_token_stops_working(web: WebEnv) -> None:
     response = web.client.patch(f"/api/users/{me['id']}", json={"active": False}, headers=web.auth("owner"))
     assert response.status_code == 200 and response.json()["active"] is False
     assert web.client.get("/api/auth/me", headers=agent).status_code == 401
+
+
+def _probe_app(tmp_path: Path, **services: Any) -> TestClient:
+    settings = Settings(data_dir=tmp_path, secret_key=SecretStr("probe-secret-0123456789"))
+    engine = create_engine(f"sqlite:///{tmp_path / 'probe.sqlite3'}")
+    app = create_app(settings, AppServices(session_factory=create_session_factory(engine), **services))
+
+    @app.get("/probe/bus")
+    def probe_bus(bus: BusDep) -> str:
+        return type(bus).__name__
+
+    @app.get("/probe/uow")
+    def probe_uow(uow: UowDep) -> int:
+        with uow:
+            return len(uow.products.all())
+
+    return TestClient(app)
+
+
+def test_bus_and_uow_are_503_when_not_configured(tmp_path: Path) -> None:
+    client = _probe_app(tmp_path)
+    for path in ("/probe/bus", "/probe/uow"):
+        response = client.get(path)
+        assert response.status_code == 503
+        assert response.json()["error"] == "service.unavailable"
+
+
+def test_bus_and_uow_are_handed_to_routes(tmp_path: Path) -> None:
+    store = FakeStore()
+    bus = MessageBus(lambda: FakeUnitOfWork(store), Dependencies(clock=FakeClock()))
+    client = _probe_app(tmp_path, bus=bus, uow_factory=lambda: FakeUnitOfWork(store))
+    assert client.get("/probe/bus").json() == "MessageBus"
+    assert client.get("/probe/uow").json() == 0

@@ -5,8 +5,9 @@ Routes declare what they need with ``Annotated`` aliases::
     @router.get("/api/things")
     def list_things(user: Annotated[User, require(Permission.ORDERS_READ)], session: SessionDep) -> ...
 
-``require(permission)`` answers 401 (no or bad credentials) or 403 (role lacks the permission),
-both with Chinese and English messages.
+Business routes take ``bus: BusDep`` to send commands and ``uow: UowDep`` (used in a ``with``
+block) for queries.  ``require(permission)`` answers 401 (no or bad credentials) or 403 (role
+lacks the permission), both with Chinese and English messages.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from waterline.adapters.db.users import UserRepository, default_hasher
 from waterline.config import Settings
 from waterline.domain.users import Permission, User, roles_with
+from waterline.services.bus import MessageBus
+from waterline.services.ports import UnitOfWork
 from waterline.web.auth import InvalidToken, verify_token
 from waterline.web.errors import ApiError
 
@@ -34,7 +37,8 @@ TOKEN_URL = "/api/auth/token"
 class AppServices:
     """What the web app needs from the rest of the system; built by ``bootstrap``.
 
-    ``bus`` is the service layer's message bus (commands in, events out); ``background`` are
+    ``bus`` is the service layer's message bus (commands in, events out); ``uow_factory`` opens a
+    unit of work for read-only queries (``services.queries``); ``background`` are
     coroutine factories run as tasks while the app is up (e.g. the outbox worker) and cancelled
     at shutdown.
     """
@@ -42,7 +46,8 @@ class AppServices:
     session_factory: sessionmaker[Session]
     hasher: PasswordHasher = field(default_factory=default_hasher)
     clock: Callable[[], float] = time.time
-    bus: Any = None
+    bus: MessageBus | None = None
+    uow_factory: Callable[[], UnitOfWork] | None = None
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
 
 
@@ -69,6 +74,33 @@ def get_session(services: ServicesDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _unavailable(what: str) -> ApiError:
+    return ApiError(
+        503,
+        "service.unavailable",
+        f"业务服务尚未配置（{what}）",
+        f"Service not configured: {what}",
+    )
+
+
+def get_bus(services: ServicesDep) -> MessageBus:
+    """The message bus; 503 when the app was built without one (e.g. a users-only test app)."""
+    if services.bus is None:
+        raise _unavailable("message bus")
+    return services.bus
+
+
+def get_uow(services: ServicesDep) -> UnitOfWork:
+    """A fresh unit of work for queries (use it in a ``with`` block); 503 when not configured."""
+    if services.uow_factory is None:
+        raise _unavailable("unit of work")
+    return services.uow_factory()
+
+
+BusDep = Annotated[MessageBus, Depends(get_bus)]
+UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 
 _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
