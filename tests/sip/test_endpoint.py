@@ -7,9 +7,11 @@ import random
 from pair import ANSWER, HOLD, OFFER, Packet, Wire, make_endpoint
 
 from waterline.sip import events as ev
+from waterline.sip.auth import DigestServer, answer_challenge, choose_challenge, ha1_table
 from waterline.sip.endpoint import Endpoint, EndpointConfig
 from waterline.sip.message import Response, parse_message
-from waterline.sip.policy import EdgePolicy
+from waterline.sip.policy import DigestAuthenticator, EdgePolicy
+from waterline.sip.registrar import Binding, Registrar
 
 PEER = ("127.0.0.1", 5080)
 TARGET = "sip:*43@127.0.0.1:5070"
@@ -482,3 +484,121 @@ def test_keepalive_crlf_is_ignored() -> None:
     assert b.datagrams_to_send(0.0) == []
     assert b.stats.keepalives == 1
 
+
+
+# -------------------------------------------------------------- REGISTER with digest authentication
+
+
+class FakeStore:
+    """In-memory RegistrationStore."""
+
+    def __init__(self) -> None:
+        self.saved: dict[str, list[Binding]] = {}
+
+    def load_all(self) -> dict[str, list[Binding]]:
+        return dict(self.saved)
+
+    def save(self, aor: str, bindings: list[Binding]) -> None:
+        self.saved[aor] = bindings
+
+
+def registrar_endpoint() -> tuple[Endpoint, FakeStore]:
+    server = DigestServer(realm="waterline", secret=b"0123456789abcdef0123", rng=random.Random(5))
+    users = {"1001": ha1_table("1001", "waterline", "s3cret")}
+    store = FakeStore()
+    endpoint = Endpoint(
+        EndpointConfig(port=5070),
+        rng=random.Random(4),
+        authenticator=DigestAuthenticator(server, users.get),
+        registrar=Registrar(store),
+    )
+    return endpoint, store
+
+
+def register(user: str = "1001", *, authorization: str | None = None, cseq: int = 1,
+             expires: int = 600) -> bytes:
+    lines = [
+        "REGISTER sip:127.0.0.1:5070 SIP/2.0",
+        f"Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKreg{cseq}",
+        "Max-Forwards: 70",
+        f"From: <sip:{user}@127.0.0.1>;tag=r1",
+        f"To: <sip:{user}@127.0.0.1>",
+        "Call-ID: reg-1",
+        f"CSeq: {cseq} REGISTER",
+        f"Contact: <sip:{user}@127.0.0.1:5080>",
+        f"Expires: {expires}",
+    ]
+    if authorization is not None:
+        lines.append(f"Authorization: {authorization}")
+    return ("\r\n".join(lines) + "\r\nContent-Length: 0\r\n\r\n").encode()
+
+
+def answer(challenge: Response, password: str, nc: int = 1) -> str:
+    chosen = choose_challenge(challenge.headers.get_all("WWW-Authenticate"))
+    return answer_challenge(chosen, username="1001", password=password, method="REGISTER",
+                            uri="sip:127.0.0.1:5070", cnonce="c0ffee", nc=nc)
+
+
+def test_register_with_digest_challenge() -> None:
+    b, store = registrar_endpoint()
+    b.receive_datagram(register(), PEER, 10.0)
+    [challenge] = responses(b)
+    assert challenge.status == 401
+    b.receive_datagram(register(authorization=answer(challenge, "s3cret"), cseq=2), PEER, 10.1)
+    [ok] = responses(b)
+    assert ok.status == 200
+    assert store.saved["sip:1001@127.0.0.1"][0].contact == "sip:1001@127.0.0.1:5080"
+    event = b.next_event()
+    assert event == ev.Registered("sip:1001@127.0.0.1", ("sip:1001@127.0.0.1:5080",), 600, PEER, "udp")
+
+
+def test_register_with_wrong_password_is_forbidden() -> None:
+    b, store = registrar_endpoint()
+    b.receive_datagram(register(), PEER, 10.0)
+    [challenge] = responses(b)
+    b.receive_datagram(register(authorization=answer(challenge, "wrong"), cseq=2), PEER, 10.1)
+    [refused] = responses(b)
+    assert refused.status == 403
+    assert store.saved == {}
+
+
+def test_unregister_emits_unregistered() -> None:
+    b, _store = registrar_endpoint()
+    b.receive_datagram(register(), PEER, 10.0)
+    [challenge] = responses(b)
+    b.receive_datagram(register(authorization=answer(challenge, "s3cret"), cseq=2), PEER, 10.1)
+    responses(b)
+    b.next_event()
+    again = register(authorization=answer(challenge, "s3cret", nc=2), cseq=3, expires=0)
+    b.receive_datagram(again, PEER, 10.2)
+    [ok] = responses(b)
+    assert ok.status == 200
+    assert b.next_event() == ev.Unregistered("sip:1001@127.0.0.1", PEER)
+
+
+def test_register_without_registrar_is_not_allowed() -> None:
+    b = peer_endpoint()
+    b.receive_datagram(register(), PEER, 0.0)
+    [response] = responses(b)
+    assert response.status == 405
+    assert "REGISTER" not in (response.headers.get("Allow") or "")
+
+
+def test_authenticated_agent_may_call_from_an_untrusted_address() -> None:
+    server = DigestServer(realm="waterline", secret=b"0123456789abcdef0123", rng=random.Random(5))
+    users = {"1001": ha1_table("1001", "waterline", "s3cret")}
+    b = Endpoint(EndpointConfig(port=5070, policy=EdgePolicy(trust_loopback=False)), rng=random.Random(4),
+                 authenticator=DigestAuthenticator(server, users.get))
+    agent = ("192.0.2.5", 5080)
+    sdp = "Content-Type: application/sdp\r\n"
+    b.receive_datagram(raw("INVITE", body=OFFER, extra=sdp), agent, 0.0)
+    [challenge] = responses(b)
+    assert challenge.status == 401
+    chosen = choose_challenge(challenge.headers.get_all("WWW-Authenticate"))
+    credentials = answer_challenge(chosen, username="1001", password="s3cret", method="INVITE",
+                                   uri="sip:*43@127.0.0.1:5070", cnonce="c1")
+    b.receive_datagram(raw("INVITE", body=OFFER, cseq=2, branch="z9hG4bKauth",
+                           extra=sdp + f"Authorization: {credentials}\r\n"), agent, 0.1)
+    assert [r.status for r in responses(b)] == [100]
+    call = b.next_event()
+    assert isinstance(call, ev.IncomingCall) and call.authenticated_user == "1001"

@@ -25,6 +25,7 @@ from waterline.sip.headers import Headers, Via
 from waterline.sip.info import InfoError, parse_dtmf_info
 from waterline.sip.message import Request, Response, error_response, make_response, parse_message
 from waterline.sip.policy import AuthDecision, EdgePolicy, Verdict
+from waterline.sip.registrar import Registrar
 from waterline.sip.sdp import SdpError, is_on_hold, parse_sdp
 from waterline.sip.transaction import (
     MAGIC_COOKIE,
@@ -59,15 +60,6 @@ class Authenticator(Protocol):
 
     def check(self, request: Request, now: float) -> AuthDecision:
         """Authenticate ``request`` or say which challenge (or 403) to answer."""
-
-
-class Registrar(Protocol):
-    """Handles an authenticated REGISTER and returns the final response plus the event to emit, if any."""
-
-    def register(
-        self, request: Request, user: str, source: Address, transport: str, now: float
-    ) -> tuple[Response, ev.Registered | ev.Unregistered | None]:
-        """Apply the bindings of ``request`` (already authenticated as ``user``)."""
 
 
 @dataclass(slots=True)
@@ -785,10 +777,22 @@ class Endpoint:
         if self.registrar is None or user is None:
             self._respond(tx, request, 403, now)
             return
-        response, event = self.registrar.register(request, user, addr, transport, now)
+        if request.to.uri.user != user:
+            # an agent may only bind its own address of record, never redirect a colleague's calls
+            self._respond(tx, request, 403, now, reason="Forbidden: not your address")
+            return
+        response = self.registrar.register(request, now, to_tag=self._new_tag())
         tx.respond(response, now)
-        if event is not None:
-            self._events.append(event)
+        if response.status != 200:
+            return
+        aor = request.to.uri.address_of_record()
+        contacts = response.contacts
+        if contacts:
+            expires = min(int(c.params.get("expires") or 0) for c in contacts)
+            bound = tuple(str(c.uri) for c in contacts)
+            self._events.append(ev.Registered(aor, bound, expires, addr, transport))
+        elif request.contacts or request.contact_is_wildcard:
+            self._events.append(ev.Unregistered(aor, addr))
 
     def _handle_dialog_ack(self, ack: Request, now: float) -> None:
         to_tag = ack.to.tag
