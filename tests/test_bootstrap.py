@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import sys
 import time
@@ -11,10 +13,12 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from fakes import FakeClock, FakeSmsSender, FakeStore, FakeUnitOfWork
 from waterline import bootstrap
 from waterline.adapters.db.migrations import current_revision, head_revision
 from waterline.adapters.db.users import UserRepository
 from waterline.config import Settings
+from waterline.domain.outbox import OutboxMessage
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
@@ -102,3 +106,56 @@ def test_supervisor_stop_terminates_a_running_child() -> None:
     assert supervisor.pid is None
     assert supervisor.exitcode is not None and supervisor.exitcode != 0
     assert supervisor.restarts == 0
+
+
+def test_outbox_worker_delivers_due_messages_until_cancelled() -> None:
+    store = FakeStore()
+    clock = FakeClock()
+    with FakeUnitOfWork(store) as uow:
+        uow.outbox.add(OutboxMessage(to="13812345678", text="您的订单已派送", created_at=clock.now()))
+        uow.commit()
+    sender = FakeSmsSender()
+    job = bootstrap.outbox_worker(lambda: FakeUnitOfWork(store), sender, clock, interval=0.01)
+
+    async def run() -> None:
+        task = asyncio.create_task(job())
+        for _ in range(500):
+            if sender.sent:
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(run())
+    assert sender.sent == [("13812345678", "您的订单已派送")]
+    with FakeUnitOfWork(store) as uow:
+        assert uow.outbox.due(clock.now(), 10) == []
+
+
+def test_outbox_worker_survives_a_failing_store() -> None:
+    calls: list[int] = []
+
+    def broken_uow() -> FakeUnitOfWork:
+        calls.append(1)
+        raise RuntimeError("database is down")
+
+    job = bootstrap.outbox_worker(broken_uow, FakeSmsSender(), FakeClock(), interval=0.01)
+
+    async def run() -> None:
+        task = asyncio.create_task(job())
+        for _ in range(500):
+            if len(calls) >= 3:
+                break
+            await asyncio.sleep(0.01)
+        assert not task.done()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(run())
+    assert len(calls) >= 3
+
+
+def test_system_clock_is_aware_utc() -> None:
+    assert bootstrap.SystemClock().now().tzinfo is UTC

@@ -6,14 +6,15 @@ the engine run in separate processes so neither can stall or crash the other.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import multiprocessing
 import multiprocessing.process
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
@@ -26,7 +27,10 @@ from waterline.adapters.db.engine import create_engine, create_session_factory
 from waterline.adapters.db.migrations import upgrade
 from waterline.adapters.db.users import UserRepository, default_hasher
 from waterline.config import Settings
+from waterline.domain.outbox import RetryPolicy
 from waterline.domain.users import Role
+from waterline.services.outbox import DEFAULT_BATCH, DeliveryReport, deliver_due
+from waterline.services.ports import Clock, SmsSender, UnitOfWork
 from waterline.web.app import create_app
 from waterline.web.deps import AppServices
 
@@ -247,6 +251,48 @@ class ProcessSupervisor:
             self.restarts += 1
             uptime = 0.0
             backoff = min(backoff * 2, self.max_backoff)
+
+
+class SystemClock:
+    """The real time source of the service layer (``services.ports.Clock``)."""
+
+    def now(self) -> datetime:
+        """The current time, aware, in UTC."""
+        return datetime.now(UTC)
+
+
+def outbox_worker(
+    uow_factory: Callable[[], UnitOfWork],
+    sender: SmsSender,
+    clock: Clock,
+    *,
+    interval: float,
+    policy: RetryPolicy | None = None,
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """A background job delivering due outbox messages every ``interval`` seconds until cancelled.
+
+    Each pass runs in a worker thread because the store and the gateway block; a full batch is
+    followed at once by another pass so a backlog drains without waiting.
+    """
+
+    def one_pass() -> DeliveryReport:
+        return deliver_due(uow_factory(), sender, clock.now(), policy=policy)
+
+    async def job() -> None:
+        while True:
+            try:
+                report = await asyncio.to_thread(one_pass)
+            except Exception:
+                # The worker must outlive a stopped database or a broken gateway; log and retry.
+                _log.exception("outbox delivery pass failed")
+                report = DeliveryReport()
+            if report.attempted:
+                _log.info(
+                    "outbox: %s sent, %s retrying, %s failed", report.sent, report.retrying, report.failed
+                )
+            await asyncio.sleep(0 if report.attempted >= DEFAULT_BATCH else interval)
+
+    return job
 
 
 def uow_factory(store: Store, settings: Settings) -> Callable[[], Any]:
