@@ -26,7 +26,7 @@ async def _setup(
 ) -> tuple[Hub, UdpDriver, asyncio.DatagramTransport, Peer]:
     loop = asyncio.get_running_loop()
     hub = Hub(endpoint, lambda event, now: seen.append(event), loop)
-    driver = await open_udp(hub, "127.0.0.1", 0)
+    driver = await open_udp(hub, make_udp_socket("127.0.0.1", 0))
     transport, peer = await loop.create_datagram_endpoint(Peer, remote_addr=driver.local_address)
     return hub, driver, transport, peer
 

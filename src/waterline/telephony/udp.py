@@ -94,9 +94,8 @@ def set_receive_buffer(sock: socket.socket, size: int) -> int:
     return granted
 
 
-async def open_udp(hub: Hub, host: str, port: int, rcvbuf: int = DEFAULT_RCVBUF) -> UdpDriver:
-    """Bind UDP on host:port and attach the driver to ``hub``."""
+async def open_udp(hub: Hub, sock: socket.socket) -> UdpDriver:
+    """Serve the bound UDP socket ``sock`` (see :func:`make_udp_socket`) and attach it to ``hub``."""
     loop = asyncio.get_running_loop()
-    sock = make_udp_socket(host, port, rcvbuf)
     _, driver = await loop.create_datagram_endpoint(lambda: UdpDriver(hub), sock=sock)
     return driver

@@ -1,0 +1,154 @@
+"""The telephony engine process: one event loop, UDP and TCP on the same port, one SIP endpoint.
+
+``waterline serve --sip HOST:PORT`` runs :func:`run_engine` in a child process; ``python -m
+waterline.telephony`` runs it standalone. The loop is uvloop when installed, unless
+``WATERLINE_LOOP=asyncio`` asks for the stock loop (the benchmark compares both).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import random
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from waterline.config import Settings
+from waterline.sip.endpoint import Endpoint, EndpointConfig
+from waterline.sip.transaction import TimerConfig
+from waterline.telephony.hub import Hub
+from waterline.telephony.journal import Journal
+from waterline.telephony.switch import Switch
+from waterline.telephony.tcp import TcpDriver
+from waterline.telephony.udp import DEFAULT_RCVBUF, make_udp_socket, open_udp
+
+_log = logging.getLogger(__name__)
+
+LOOP_ENV = "WATERLINE_LOOP"
+JOURNAL_PATH = Path("logs") / "telephony.jsonl"
+FLUSH_INTERVAL = 0.5
+
+
+def choose_loop(requested: str | None) -> str:
+    """Resolve "asyncio" | "uvloop" | "auto"/None to the loop that will actually run."""
+    wanted = (requested or "auto").strip().lower()
+    if wanted not in ("auto", "asyncio", "uvloop"):
+        raise ValueError(f"{LOOP_ENV} must be asyncio, uvloop or auto, not {requested!r}")
+    if wanted == "asyncio":
+        return "asyncio"
+    try:
+        import uvloop  # noqa: F401  (probe only)
+    except ImportError:
+        if wanted == "uvloop":
+            raise
+        return "asyncio"
+    return "uvloop"
+
+
+def _loop_factory(kind: str) -> Callable[[], asyncio.AbstractEventLoop]:
+    if kind == "uvloop":
+        import uvloop
+
+        factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+        return factory
+    return asyncio.new_event_loop
+
+
+@dataclass(slots=True)
+class Running:
+    """What a started engine exposes: its drivers and where it listens."""
+
+    hub: Hub
+    switch: Switch
+    host: str
+    port: int
+    loop_kind: str
+
+
+def build_endpoint(settings: Settings, host: str, port: int, rng: random.Random) -> Endpoint:
+    """The sans-IO SIP endpoint for these settings, listening (as far as it knows) on host:port."""
+    config = EndpointConfig(
+        host=host,
+        port=port,
+        timers=TimerConfig(t1=settings.sip.t1, t2=settings.sip.t2, t4=settings.sip.t4),
+    )
+    return Endpoint(config, rng=rng)
+
+
+def run_engine(settings: Settings) -> None:
+    """Run the telephony engine until SIGTERM or SIGINT, then close cleanly (blocking).
+
+    Listens on ``settings.sip.listen`` with UDP and TCP, writes calls and registrations to
+    ``<data_dir>/logs/telephony.jsonl`` and stderr.
+    """
+    if settings.sip.listen is None:
+        raise ValueError("run_engine needs settings.sip.listen (HOST:PORT)")
+    kind = choose_loop(os.environ.get(LOOP_ENV))
+    with asyncio.Runner(loop_factory=_loop_factory(kind)) as runner:
+        runner.run(serve(settings, loop_kind=kind))
+
+
+async def serve(
+    settings: Settings,
+    *,
+    loop_kind: str = "asyncio",
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[Running], None] | None = None,
+    mirror_to_stderr: bool = True,
+) -> None:
+    """Serve SIP until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is None)."""
+    assert settings.sip.listen is not None
+    host, port = settings.sip.listen
+    loop = asyncio.get_running_loop()
+    if stop is None:
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+    journal = Journal(settings.data_dir / JOURNAL_PATH, sys.stderr if mirror_to_stderr else None)
+    # Tags, branches and Call-IDs must not repeat across restarts: seed from the OS once, here at the edge.
+    rng = random.Random(int.from_bytes(os.urandom(16), "big"))
+    # The endpoint needs the bound port for its Via and Contact headers, and port 0 means "any":
+    # bind the UDP socket first, then build the endpoint around the real address.
+    sock = make_udp_socket(host, port, DEFAULT_RCVBUF)
+    bound_host, bound_port = sock.getsockname()[:2]
+    endpoint = build_endpoint(settings, bound_host, bound_port, rng)
+    switch = Switch(endpoint, journal, clock=time.time)
+    switch.set_local_address(bound_host, bound_port)
+    hub = Hub(endpoint, switch.handle, loop)
+    udp = await open_udp(hub, sock)
+
+    def connection_lost(addr: tuple[str, int]) -> None:
+        endpoint.connection_lost(addr, loop.time())
+        hub.pump()
+
+    tcp = TcpDriver(hub, on_connection_lost=connection_lost)
+    try:
+        await tcp.listen(host, bound_port)
+        journal.write("engine_started", time.time(), host=bound_host, port=bound_port, loop=loop_kind)
+        journal.flush()
+        if on_ready is not None:
+            on_ready(Running(hub, switch, bound_host, bound_port, loop_kind))
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), FLUSH_INTERVAL)
+            except TimeoutError:
+                pass
+            journal.flush()
+            switch.expire(loop.time())
+            hub.pump()
+    finally:
+        hub.close()
+        udp.close()
+        await tcp.close()
+        stats = {f"sip_{name}": value for name, value in dataclasses.asdict(endpoint.stats).items()}
+        journal.write(
+            "engine_stopped", time.time(), errors=hub.errors, calls=switch.calls_total,
+            tcp_framing_errors=tcp.framing_errors, udp_send_errors=udp.send_errors, **stats,
+        )
+        journal.close()

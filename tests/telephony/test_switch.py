@@ -1,0 +1,172 @@
+"""The switch: *43 answered with SDP, *41 rings, anything else 404; calls and registrations journalled."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+
+from waterline.sip import events as ev
+from waterline.sip.sdp import Direction, parse_sdp
+from waterline.telephony.journal import Journal
+from waterline.telephony.switch import RING_LIMIT, Switch
+
+OFFER = (
+    b"v=0\r\no=alice 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\n"
+    b"m=audio 40000 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
+    b"a=fmtp:101 0-16\r\n"
+)
+HOLD_OFFER = OFFER.replace(b"o=alice 1 1", b"o=alice 1 2") + b"a=sendonly\r\n"
+
+
+@dataclass
+class FakeEndpoint:
+    """Records the commands the switch sends."""
+
+    commands: list[ev.Command] = field(default_factory=list)
+
+    def send(self, command: ev.Command, now: float) -> str | None:
+        self.commands.append(command)
+        return None
+
+
+def _switch() -> tuple[Switch, FakeEndpoint, io.StringIO]:
+    endpoint = FakeEndpoint()
+    log = io.StringIO()
+    switch = Switch(endpoint, Journal(None, log), clock=lambda: 1700000000.0)
+    switch.set_local_address("127.0.0.1", 5060)
+    return switch, endpoint, log
+
+
+def _incoming(user: str | None, call: str = "leg1", sdp: bytes | None = OFFER) -> ev.IncomingCall:
+    return ev.IncomingCall(
+        call=call, call_id="cid-1", from_uri="sip:13800000000@10.0.0.5", from_display=None,
+        to_uri=f"sip:{user}@127.0.0.1", request_user=user, sdp_offer=sdp, source=("10.0.0.5", 5060),
+        transport="udp",
+    )
+
+
+def _journal(log: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in log.getvalue().splitlines()]
+
+
+def test_echo_extension_is_answered_with_an_sdp_answer() -> None:
+    switch, endpoint, log = _switch()
+    switch.handle(_incoming("*43"), 10.0)
+    [command] = endpoint.commands
+    assert isinstance(command, ev.Answer) and command.call == "leg1"
+    assert command.sdp is not None
+    answer = parse_sdp(command.sdp)
+    audio = answer.media[0]
+    assert audio.port != 0 and audio.payload_types == [8, 101]
+    assert answer.connection_for(audio) is not None
+    assert str(answer.connection_for(audio)).endswith("127.0.0.1")
+    assert switch.active_calls == 1
+    [entry] = _journal(log)
+    assert entry["event"] == "call_answered" and entry["number"] == "*43" and entry["call_id"] == "cid-1"
+
+
+def test_echo_call_ends_on_bye_and_duration_is_journalled() -> None:
+    switch, endpoint, log = _switch()
+    switch.handle(_incoming("*43"), 10.0)
+    switch.handle(ev.CallEnded("leg1", "remote-bye"), 12.5)
+    assert switch.active_calls == 0
+    ended = _journal(log)[-1]
+    assert ended["event"] == "call_ended" and ended["reason"] == "remote-bye" and ended["duration"] == 2.5
+
+
+def test_unknown_number_gets_404() -> None:
+    switch, endpoint, log = _switch()
+    switch.handle(_incoming("12345"), 0.0)
+    assert endpoint.commands == [ev.Reject("leg1", 404, "Not Found")]
+    assert switch.active_calls == 0
+    assert _journal(log)[0]["event"] == "call_rejected"
+
+
+def test_missing_request_user_gets_404() -> None:
+    switch, endpoint, _ = _switch()
+    switch.handle(_incoming(None), 0.0)
+    assert endpoint.commands == [ev.Reject("leg1", 404, "Not Found")]
+
+
+def test_unacceptable_offer_gets_488() -> None:
+    switch, endpoint, _ = _switch()
+    video_only = (
+        b"v=0\r\no=a 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\nm=video 5000 RTP/AVP 96\r\n"
+    )
+    switch.handle(_incoming("*43", sdp=video_only), 0.0)
+    assert endpoint.commands == [ev.Reject("leg1", 488, "Not Acceptable Here")]
+
+
+def test_late_offer_invite_is_answered_with_our_offer() -> None:
+    switch, endpoint, _ = _switch()
+    switch.handle(_incoming("*43", sdp=None), 0.0)
+    [command] = endpoint.commands
+    assert isinstance(command, ev.Answer) and command.sdp is not None
+    assert parse_sdp(command.sdp).media[0].port != 0
+
+
+def test_hold_reinvite_is_answered_recvonly_on_the_same_port_with_a_new_version() -> None:
+    switch, endpoint, log = _switch()
+    switch.handle(_incoming("*43"), 0.0)
+    first = endpoint.commands[0]
+    assert isinstance(first, ev.Answer) and first.sdp is not None
+    switch.handle(ev.Reinvited("leg1", HOLD_OFFER, on_hold=True), 1.0)
+    second = endpoint.commands[1]
+    assert isinstance(second, ev.Answer) and second.sdp is not None
+    before, after = parse_sdp(first.sdp), parse_sdp(second.sdp)
+    assert after.direction_for(after.media[0]) == Direction.RECVONLY
+    assert after.media[0].port == before.media[0].port
+    assert after.origin.session_id == before.origin.session_id
+    assert after.origin.session_version == before.origin.session_version + 1
+    assert _journal(log)[-1]["event"] == "call_held"
+
+
+def test_reinvite_for_unknown_call_is_refused_481() -> None:
+    switch, endpoint, _ = _switch()
+    switch.handle(ev.Reinvited("ghost", OFFER, on_hold=False), 0.0)
+    assert endpoint.commands == [ev.Reject("ghost", 481, "Call/Transaction Does Not Exist")]
+
+
+def test_ring_extension_rings_and_gives_up_after_the_limit() -> None:
+    switch, endpoint, log = _switch()
+    switch.handle(_incoming("*41"), 100.0)
+    assert endpoint.commands == [ev.Ring("leg1")]
+    switch.expire(100.0 + RING_LIMIT - 1)
+    assert len(endpoint.commands) == 1
+    switch.expire(100.0 + RING_LIMIT)
+    assert endpoint.commands[-1] == ev.Reject("leg1", 480, "Temporarily Unavailable")
+    switch.handle(ev.CallEnded("leg1", "rejected", 480), 100.0 + RING_LIMIT)
+    assert switch.active_calls == 0
+    assert _journal(log)[-1]["answered"] is False
+
+
+def test_cancelled_ringing_call_is_journalled_as_ended() -> None:
+    switch, _, log = _switch()
+    switch.handle(_incoming("*41"), 0.0)
+    switch.handle(ev.CallEnded("leg1", "cancelled", 487), 2.0)
+    ended = _journal(log)[-1]
+    assert ended["event"] == "call_ended" and ended["reason"] == "cancelled" and ended["status"] == 487
+
+
+def test_registrations_are_journalled_and_refusals_only_counted() -> None:
+    switch, _, log = _switch()
+    switch.handle(ev.Registered("sip:1001@waterline", ("<sip:1001@10.0.0.9:5062>",), 600, ("10.0.0.9", 5062),
+                                "udp"), 0.0)
+    switch.handle(ev.Unregistered("sip:1001@waterline", ("10.0.0.9", 5062)), 1.0)
+    for _ in range(3):
+        switch.handle(ev.RequestRefused("INVITE", 403, "Forbidden", ("198.51.100.1", 5060), "udp"), 2.0)
+    assert [e["event"] for e in _journal(log)] == ["registered", "unregistered"]
+    assert _journal(log)[0]["aor"] == "sip:1001@waterline" and _journal(log)[0]["expires"] == 600
+    assert switch.refused == 3 and switch.refused_by_status == {403: 3}
+
+
+def test_two_calls_get_distinct_media_ports() -> None:
+    switch, endpoint, _ = _switch()
+    switch.handle(_incoming("*43", call="a"), 0.0)
+    switch.handle(_incoming("*43", call="b"), 0.0)
+    ports = set()
+    for command in endpoint.commands:
+        assert isinstance(command, ev.Answer) and command.sdp is not None
+        ports.add(parse_sdp(command.sdp).media[0].port)
+    assert len(ports) == 2
