@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from waterline.sip import events as ev
+from waterline.sip.auth import AuthError, answer_challenge, choose_challenge, make_cnonce
 from waterline.sip.dialog import Dialog, DialogState, SessionTimer, uac_session_timer, uas_session_timer
 from waterline.sip.errors import LocalProtocolError, RemoteProtocolError
 from waterline.sip.headers import Headers, Via
@@ -126,6 +127,9 @@ class Leg:
         "retransmit_at",
         "give_up_at",
         "ack_bytes",
+        "ack_cseq",
+        "credentials",
+        "auth_tried",
         "offer_tx",
         "reinvite_tx",
         "local_sdp",
@@ -158,6 +162,9 @@ class Leg:
         self.retransmit_at: float | None = None
         self.give_up_at: float | None = None
         self.ack_bytes: bytes | None = None
+        self.ack_cseq = 0
+        self.credentials: tuple[str, str] | None = None  # (user, password) for a challenged INVITE
+        self.auth_tried = False
         self.offer_tx: ServerTransaction | None = None
         self.reinvite_tx: ClientTransaction | None = None
         self.local_sdp: bytes | None = None
@@ -196,6 +203,22 @@ def _response_dest(via: Via, source: Address, transport: str) -> Address:
     return (source[0], via.port or 5060)
 
 
+def _reply(
+    request: Request,
+    status: int,
+    reason: str | None = None,
+    *,
+    tag: str | None = None,
+    body: bytes = b"",
+    content_type: str | None = None,
+) -> Response:
+    """``make_response`` with our To tag added from the already parsed To (no second parse of it)."""
+    response = make_response(request, status, reason, body=body, content_type=content_type)
+    if tag is not None and status != 100 and request.to.tag is None:
+        response.headers.set("To", f"{request.headers.get('To')};tag={tag}")
+    return response
+
+
 def _uri_address(uri: SipUri) -> Address:
     return (uri.host.strip("[]"), uri.port or (5061 if uri.scheme == "sips" else 5060))
 
@@ -217,6 +240,7 @@ class Endpoint:
         self.registrar = registrar
         self.stats = EndpointStats()
         self._out: list[Outgoing] = []
+        self._trying: list[ServerTransaction] = []
         self._events: deque[ev.Event] = deque()
         self._server_txs: dict[TransactionKey, ServerTransaction] = {}
         self._client_txs: dict[TransactionKey, ClientTransaction] = {}
@@ -262,6 +286,11 @@ class Endpoint:
 
     def datagrams_to_send(self, now: float) -> list[Outgoing]:
         """Everything queued for transmission: (data, destination address, transport)."""
+        if self._trying:
+            for tx in self._trying:
+                if tx.last_response is None and tx.state is State.PROCEEDING:
+                    tx.respond(make_response(tx.request, 100), now)
+            self._trying.clear()
         out = self._out
         self._out = []
         return out
@@ -291,11 +320,15 @@ class Endpoint:
     # ------------------------------------------------------------------ commands
 
     def send(self, command: ev.Command, now: float) -> str | None:
-        """Carry out a command; returns the new leg id for :class:`Dial`, else None."""
+        """Carry out a command; returns the new leg id for :class:`Dial`, else None.
+
+        Commands for a leg that has ended meanwhile (a CANCEL or BYE crossed them) are ignored.
+        """
         if isinstance(command, ev.Dial):
             return self.dial(
                 command.target, command.from_uri, command.dest, command.sdp, now,
                 transport=command.transport, from_display=command.from_display, headers=command.headers,
+                credentials=command.credentials,
             )
         if isinstance(command, ev.Answer):
             self.answer(command.call, command.sdp, now)
@@ -311,25 +344,35 @@ class Endpoint:
             self.send_info(command.call, command.body, now, content_type=command.content_type)
         return None
 
-    def ring(self, call: str, now: float, *, status: int = 180, sdp: bytes | None = None) -> None:
-        """Send a provisional response to an incoming call."""
-        leg = self._leg(call)
-        if leg.state is not LegState.INCOMING or not isinstance(leg.invite_tx, ServerTransaction):
-            raise LocalProtocolError(f"call {call} is not ringing")
-        response = make_response(leg.invite, status, to_tag=leg.call, body=sdp or b"",
-                                 content_type=SDP if sdp else None)
+    def ring(self, call: str, now: float, *, status: int = 180, sdp: bytes | None = None) -> bool:
+        """Send a provisional response to an incoming call; False if it is no longer ringing."""
+        if not 101 <= status <= 199:
+            raise LocalProtocolError("ring needs a 101-199 status")
+        leg = self._legs.get(call)
+        if leg is None or leg.state is not LegState.INCOMING:
+            return False
+        if not isinstance(leg.invite_tx, ServerTransaction):
+            return False
+        response = _reply(leg.invite, status, tag=leg.call, body=sdp or b"",
+                          content_type=SDP if sdp else None)
         self._add_contact(response, leg.transport)
         leg.invite_tx.respond(response, now)
+        return True
 
-    def answer(self, call: str, sdp: bytes | None, now: float) -> None:
-        """Answer an incoming call with 200 OK, or a pending re-INVITE/UPDATE offer."""
-        leg = self._leg(call)
+    def answer(self, call: str, sdp: bytes | None, now: float) -> bool:
+        """Answer an incoming call with 200 OK, or a pending re-INVITE/UPDATE offer.
+
+        False when there is nothing to answer (the caller cancelled meanwhile, or it was answered).
+        """
+        leg = self._legs.get(call)
+        if leg is None:
+            return False
         if leg.offer_tx is not None:
             self._answer_offer(leg, sdp, now)
-            return
+            return True
         tx = leg.invite_tx
         if leg.state is not LegState.INCOMING or not isinstance(tx, ServerTransaction):
-            raise LocalProtocolError(f"call {call} has nothing to answer")
+            return False
         response = self._ok_for_invite(leg, leg.invite, sdp)
         tx.respond(response, now)
         leg.local_sdp = sdp
@@ -338,28 +381,32 @@ class Endpoint:
         leg.dialog.confirm()
         self._start_ok_retransmission(leg, tx, now)
         self._start_session_timer(leg, now)
+        return True
 
-    def reject(self, call: str, now: float, *, status: int = 486, reason: str | None = None) -> None:
-        """Refuse an incoming call (or a pending re-offer) with a final error status."""
+    def reject(self, call: str, now: float, *, status: int = 486, reason: str | None = None) -> bool:
+        """Refuse an incoming call (or a pending re-offer) with a final error status; False if too late."""
         if not 300 <= status <= 699:
             raise LocalProtocolError("reject needs a 3xx-6xx status")
-        leg = self._leg(call)
+        leg = self._legs.get(call)
+        if leg is None:
+            return False
         if leg.offer_tx is not None:
             tx = leg.offer_tx
             leg.offer_tx = None
-            tx.respond(make_response(tx.request, status, reason, to_tag=leg.call), now)
-            return
+            tx.respond(_reply(tx.request, status, reason, tag=leg.call), now)
+            return True
         invite_tx = leg.invite_tx
         if leg.state is not LegState.INCOMING or not isinstance(invite_tx, ServerTransaction):
-            raise LocalProtocolError(f"call {call} cannot be rejected now")
-        invite_tx.respond(make_response(leg.invite, status, reason, to_tag=leg.call), now)
+            return False
+        invite_tx.respond(_reply(leg.invite, status, reason, tag=leg.call), now)
         self._end(leg, "rejected", status)
+        return True
 
-    def hangup(self, call: str, now: float) -> None:
-        """End a leg in whatever way its state needs (error response, CANCEL or BYE)."""
+    def hangup(self, call: str, now: float) -> bool:
+        """End a leg in whatever way its state needs (error response, CANCEL or BYE); False if gone."""
         leg = self._legs.get(call)
         if leg is None or leg.state is LegState.ENDED:
-            return
+            return False
         if leg.state is LegState.INCOMING:
             self.reject(call, now, status=480)
         elif leg.state is LegState.ANSWERED:
@@ -372,12 +419,17 @@ class Endpoint:
         else:
             self._send_bye(leg, now)
             self._end(leg, "local-hangup")
+        return True
 
     def reinvite(self, call: str, sdp: bytes, now: float) -> bool:
-        """Send a re-INVITE with a new offer; False (nothing sent) while another offer is in flight."""
-        leg = self._leg(call)
-        if leg.state is not LegState.ESTABLISHED or leg.dialog is None:
-            raise LocalProtocolError(f"call {call} is not established")
+        """Send a re-INVITE with a new offer.
+
+        False (nothing sent) when the call is not established or another offer is in flight (glare):
+        call control may retry after the next event.
+        """
+        leg = self._legs.get(call)
+        if leg is None or leg.state is not LegState.ESTABLISHED or leg.dialog is None:
+            return False
         if leg.reinvite_tx is not None or leg.offer_tx is not None or leg.ok_bytes is not None:
             return False
         leg.local_sdp = sdp
@@ -386,12 +438,13 @@ class Endpoint:
 
     def send_info(
         self, call: str, body: bytes, now: float, *, content_type: str = "application/dtmf-relay"
-    ) -> None:
-        """Send an INFO in the call's dialog."""
-        leg = self._leg(call)
-        if leg.dialog is None or leg.state is LegState.ENDED:
-            raise LocalProtocolError(f"call {call} has no dialog")
+    ) -> bool:
+        """Send an INFO in the call's dialog; False if the call has no dialog (any more)."""
+        leg = self._legs.get(call)
+        if leg is None or leg.dialog is None or leg.state is LegState.ENDED:
+            return False
         self._send_in_dialog(leg, "INFO", now, body=body, content_type=content_type)
+        return True
 
     def dial(
         self,
@@ -404,8 +457,12 @@ class Endpoint:
         transport: str = "udp",
         from_display: str | None = None,
         headers: tuple[tuple[str, str], ...] = (),
+        credentials: tuple[str, str] | None = None,
     ) -> str:
-        """Place an outgoing call to ``target`` via ``dest``; returns the new leg id."""
+        """Place an outgoing call to ``target`` via ``dest``; returns the new leg id.
+
+        ``credentials`` (user, password) answer one digest challenge (401/407) from the trunk.
+        """
         tag = self._new_tag()
         uri = parse_uri(target)
         display = f'"{from_display}" ' if from_display else ""
@@ -430,6 +487,7 @@ class Endpoint:
         request = Request("INVITE", uri, h, sdp or b"")
         leg = Leg(self, tag, is_uas=False, invite=request, peer=dest, transport=transport)
         leg.local_sdp = sdp
+        leg.credentials = credentials
         self._legs[tag] = leg
         leg.invite_tx = self._start_client(request, dest, transport, now, leg)
         self.stats.calls_out += 1
@@ -497,6 +555,11 @@ class Endpoint:
             self._invite_response(leg, tx, response, now)
         elif tx is leg.reinvite_tx:
             self._reinvite_response(leg, tx, response, now)
+        elif method == "INVITE":
+            ok = 200 <= response.status < 300
+            if ok and leg.ack_bytes is not None and response.cseq.seq == leg.ack_cseq:
+                # a retransmitted 2xx to an earlier (re-)INVITE: our ACK was lost, send it again
+                self._out.append((leg.ack_bytes, self._dialog_dest(leg), leg.transport))
         elif method == "BYE":
             if response.status >= 200:
                 self._forget(leg)
@@ -510,7 +573,10 @@ class Endpoint:
 
     def _handle_request(self, request: Request, addr: Address, transport: str, now: float) -> None:
         try:
-            request.validate()
+            # the headers every request needs; Contact is parsed later, only where a dialog needs it
+            _ = request.vias, request.from_, request.to, request.call_id, request.max_forwards
+            if request.cseq.method != request.method:
+                raise RemoteProtocolError("CSeq method does not match request method")
         except RemoteProtocolError as exc:
             self.stats.bad_requests += 1
             self._reply_stateless(request, addr, transport, exc.status, exc.reason)
@@ -561,7 +627,7 @@ class Endpoint:
             return self._refuse(tx, request, 501, addr, transport, now)
         if method == "CANCEL":
             return False
-        if self._looped(request):
+        if self._looped(request, tx.key):
             return self._refuse(tx, request, 482, addr, transport, now)
         required = request.headers.get_all("Require")
         if required:
@@ -600,12 +666,11 @@ class Endpoint:
             return Verdict.ACCEPT
         return Verdict.CHALLENGE if self.authenticator is not None else Verdict.REFUSE
 
-    def _looped(self, request: Request) -> bool:
+    def _looped(self, request: Request, key: TransactionKey) -> bool:
         # §8.2.2.2 merged request: same Call-ID, From tag and CSeq as a pending INVITE, other branch
         if request.method != "INVITE" or request.to.tag is not None:
             return False
         merge = (request.call_id, request.from_.tag or "", request.cseq.seq)
-        key = server_key(request)
         pending = self._pending_invites.get(merge)
         if pending is not None and pending != key:
             return True
@@ -647,7 +712,9 @@ class Endpoint:
         self._dialogs[leg.dialog.id] = leg
         self.stats.calls_in += 1
         if self.config.send_trying:
-            tx.respond(make_response(request, 100), now)
+            # §17.2.1: 100 Trying is only owed if the TU stays silent; call control usually answers
+            # before the driver drains the output, so decide in datagrams_to_send
+            self._trying.append(tx)
         from_ = request.from_
         self._events.append(
             ev.IncomingCall(
@@ -674,7 +741,7 @@ class Endpoint:
         leg = invite_tx.user_data
         if invite_tx.final_sent or not isinstance(leg, Leg) or leg.state is not LegState.INCOMING:
             return  # §9.2: a CANCEL after the final response changes nothing (the 200/CANCEL race)
-        invite_tx.respond(make_response(invite_tx.request, 487, to_tag=leg.call), now)
+        invite_tx.respond(_reply(invite_tx.request, 487, tag=leg.call), now)
         self._end(leg, "cancelled", 487)
 
     def _handle_in_dialog(self, request: Request, tx: ServerTransaction, to_tag: str, now: float) -> None:
@@ -691,7 +758,7 @@ class Endpoint:
         if method == "BYE":
             self._respond(tx, request, 200, now)
             if leg.state is LegState.INCOMING and isinstance(leg.invite_tx, ServerTransaction):
-                leg.invite_tx.respond(make_response(leg.invite, 487, to_tag=leg.call), now)
+                leg.invite_tx.respond(_reply(leg.invite, 487, tag=leg.call), now)
             self._end(leg, "remote-bye")
             self._forget(leg)
         elif method == "INVITE" or (method == "UPDATE" and request.body):
@@ -845,16 +912,50 @@ class Endpoint:
         if status < 300:
             self._invite_accepted(leg, tx, response, now)
             return
+        if status in (401, 407) and self._retry_with_credentials(leg, tx, response, now):
+            return
         if leg.dialog is not None:
             self._dialogs.pop(leg.dialog.id, None)
         reason = "cancelled" if leg.cancel_pending and status == 487 else "rejected"
         self._end(leg, reason, status)
         self._forget(leg)
 
+    def _retry_with_credentials(self, leg: Leg, tx: ClientTransaction, response: Response,
+                                now: float) -> bool:
+        """Answer a trunk's digest challenge once (§22.2) with a new INVITE carrying credentials."""
+        if leg.credentials is None or leg.auth_tried or leg.cancel_pending:
+            return False
+        leg.auth_tried = True
+        proxy = response.status == 407
+        values = response.headers.get_all("Proxy-Authenticate" if proxy else "WWW-Authenticate")
+        user, password = leg.credentials
+        old = tx.request
+        try:
+            value = answer_challenge(
+                choose_challenge(values), username=user, password=password, method="INVITE",
+                uri=str(old.uri), cnonce=make_cnonce(self.rng),
+            )
+        except (AuthError, ValueError):
+            return False
+        headers = old.headers.copy()
+        headers.pop_first("Via")
+        headers.prepend("Via", self._via(leg.transport))
+        headers.set("CSeq", f"{old.cseq.seq + 1} INVITE")
+        headers.add("Proxy-Authorization" if proxy else "Authorization", value)
+        request = Request("INVITE", old.uri, headers, old.body)
+        if leg.dialog is not None:
+            self._dialogs.pop(leg.dialog.id, None)
+            leg.dialog = None
+        leg.invite = request
+        leg.provisional_seen = False
+        leg.invite_tx = self._start_client(request, tx.dest, leg.transport, now, leg)
+        return True
+
     def _invite_accepted(self, leg: Leg, tx: ClientTransaction, response: Response, now: float) -> None:
         if leg.ack_bytes is not None:
             # a retransmitted 2xx: our ACK was lost (§13.2.2.4), send it again
-            self._out.append((leg.ack_bytes, self._dialog_dest(leg), leg.transport))
+            if response.cseq.seq == leg.ack_cseq:
+                self._out.append((leg.ack_bytes, self._dialog_dest(leg), leg.transport))
             return
         dialog = leg.dialog
         if dialog is None or dialog.remote_tag != (response.to.tag or ""):
@@ -868,6 +969,7 @@ class Endpoint:
         ack = dialog.create_request("ACK", via=self._via(leg.transport, self._new_branch()),
                                     cseq=tx.request.cseq.seq)
         leg.ack_bytes = ack.to_bytes()
+        leg.ack_cseq = tx.request.cseq.seq
         self._out.append((leg.ack_bytes, self._dialog_dest(leg), leg.transport))
         leg.remote_sdp = response.body or None
         if leg.cancel_pending or leg.state is LegState.ENDED:
@@ -889,7 +991,9 @@ class Endpoint:
             leg.dialog.refresh_target(response)
             ack = leg.dialog.create_request("ACK", via=self._via(leg.transport, self._new_branch()),
                                             cseq=tx.request.cseq.seq)
-            self._out.append((ack.to_bytes(), self._dialog_dest(leg), leg.transport))
+            leg.ack_bytes = ack.to_bytes()
+            leg.ack_cseq = tx.request.cseq.seq
+            self._out.append((leg.ack_bytes, self._dialog_dest(leg), leg.transport))
             if response.body:
                 leg.remote_sdp = response.body
             timer = uac_session_timer(response)
@@ -899,7 +1003,7 @@ class Endpoint:
         if status in (408, 481):
             self._dialog_gone(leg, now)
             return
-        if tx.request.body:  # refreshes we sent ourselves are not news for call control
+        if "Session-Expires" not in tx.request.headers:  # our own refreshes are no news for call control
             self._events.append(ev.ReinviteAnswered(leg.call, status, response.body or None))
 
     def _client_failure(self, leg: Leg, tx: Transaction, now: float, status: int, reason: str) -> None:
@@ -1023,7 +1127,7 @@ class Endpoint:
     def _respond(self, tx: ServerTransaction, request: Request, status: int, now: float, *,
                  reason: str | None = None, extra: tuple[tuple[str, str], ...] = ()) -> None:
         to_tag = None if request.to.tag is not None or status == 100 else self._new_tag()
-        response = make_response(request, status, reason, to_tag=to_tag)
+        response = _reply(request, status, reason, tag=to_tag)
         for name, value in extra:
             response.headers.add(name, value)
         tx.respond(response, now)
@@ -1076,8 +1180,7 @@ class Endpoint:
         request.headers.prepend("Via", str(stamped))
 
     def _ok_for_invite(self, leg: Leg, request: Request, sdp: bytes | None) -> Response:
-        response = make_response(request, 200, to_tag=leg.call, body=sdp or b"",
-                                 content_type=SDP if sdp else None)
+        response = _reply(request, 200, tag=leg.call, body=sdp or b"", content_type=SDP if sdp else None)
         headers = response.headers
         for record_route in request.headers.get_all("Record-Route"):
             headers.add("Record-Route", record_route)
@@ -1125,12 +1228,6 @@ class Endpoint:
         return f"{self.rng.getrandbits(96):024x}@{self.config.host}"
 
     # ------------------------------------------------------------------ leg bookkeeping
-
-    def _leg(self, call: str) -> Leg:
-        leg = self._legs.get(call)
-        if leg is None:
-            raise LocalProtocolError(f"unknown call {call}")
-        return leg
 
     def _end(self, leg: Leg, reason: str, status: int | None = None) -> None:
         if leg.state is LegState.ENDED:

@@ -211,6 +211,8 @@ class Dial:
     transport: str = "udp"
     from_display: str | None = None
     headers: tuple[tuple[str, str], ...] = field(default=())
+    # (user, password) answering one digest challenge of the trunk; kept out of repr so logs never show it
+    credentials: tuple[str, str] | None = field(default=None, repr=False)
 
 
 Command = Ring | Answer | Reject | Hangup | Reinvite | SendInfo | Dial
