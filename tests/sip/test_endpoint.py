@@ -657,3 +657,77 @@ def test_outgoing_call_with_wrong_credentials_fails_after_one_retry() -> None:
     wire.flush()
     assert wire.events(5060) == [ev.CallEnded(call, "rejected", 403)]
     assert len([line for line in wire.lines(5060) if line.startswith("INVITE")]) == 2
+
+
+# -------------------------------------------------------------- robustness
+
+
+def _mutate(rng: random.Random, data: bytes) -> bytes:
+    raw_bytes = bytearray(data)
+    kind = rng.randrange(6)
+    if kind == 0:  # flip bytes
+        for _ in range(rng.randint(1, 8)):
+            raw_bytes[rng.randrange(len(raw_bytes))] = rng.randrange(256)
+    elif kind == 1:  # truncate
+        del raw_bytes[rng.randrange(len(raw_bytes)):]
+    elif kind == 2:  # drop a line
+        lines = bytes(raw_bytes).split(b"\r\n")
+        del lines[rng.randrange(len(lines))]
+        return b"\r\n".join(lines)
+    elif kind == 3:  # duplicate a line
+        lines = bytes(raw_bytes).split(b"\r\n")
+        index = rng.randrange(len(lines))
+        lines.insert(index, lines[index])
+        return b"\r\n".join(lines)
+    elif kind == 4:  # splice junk into a header value
+        at = rng.randrange(len(raw_bytes))
+        raw_bytes[at:at] = rng.choice([b";;", b"<", b">", b'"', b"\x00", b"%", b"%zz", b"\xc4\xe3", b"99999"])
+    else:  # numbers out of range
+        text = bytes(raw_bytes)
+        return text.replace(b"5080", b"99999").replace(b"CSeq: 1", b"CSeq: 4294967296")
+    return bytes(raw_bytes)
+
+
+def test_thousands_of_malformed_messages_then_a_normal_call_still_works() -> None:
+    rng = random.Random(20260101)
+    wire, a, b = Wire.pair()
+    seeds = [
+        raw("INVITE", body=OFFER, extra="Content-Type: application/sdp\r\n"),
+        raw("BYE", to_tag="x"),
+        raw("OPTIONS"),
+        raw("CANCEL"),
+        raw("ACK", to_tag="y"),
+        raw("INFO", to_tag="z", body=b"Signal=1\r\n", extra="Content-Type: application/dtmf-relay\r\n"),
+        b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKx\r\nFrom: <sip:a@b>;tag=1\r\n"
+        b"To: <sip:c@d>;tag=2\r\nCall-ID: q\r\nCSeq: 1 INVITE\r\n\r\n",
+    ]
+    for index in range(3000):
+        data = _mutate(rng, rng.choice(seeds))
+        b.receive_datagram(data, PEER, wire.now + index * 0.001)
+        b.datagrams_to_send(wire.now)
+    wire.run_until(100.0)
+    wire.events(5070)
+    assert b.stats.internal_errors == 0
+    call, callee = established(wire, a, b)
+    a.hangup(call, wire.now)
+    wire.flush()
+    assert wire.events(5070) == [ev.CallEnded(callee, "remote-bye")]
+
+
+def test_connection_lost_fails_the_transactions_on_it() -> None:
+    a = make_endpoint(5060, 1)
+    call = a.dial(TARGET, ALICE, B, OFFER, 0.0, transport="tcp")
+    a.datagrams_to_send(0.0)
+    a.connection_lost(B, 0.5, "tcp")
+    assert a.next_event() == ev.CallEnded(call, "transport-error", 503)
+    assert a.transactions() == 0
+
+
+def test_tcp_leg_is_not_retransmitted() -> None:
+    a = make_endpoint(5060, 1)
+    a.dial(TARGET, ALICE, B, OFFER, 0.0, transport="tcp")
+    [(first, _addr, transport)] = a.datagrams_to_send(0.0)
+    assert transport == "tcp"
+    assert b"SIP/2.0/TCP" in first and b"transport=tcp" in first
+    a.handle_timer(10.0)
+    assert a.datagrams_to_send(10.0) == []

@@ -93,6 +93,7 @@ class EndpointStats:
     calls_in: int = 0
     calls_out: int = 0
     keepalives: int = 0
+    internal_errors: int = 0  # bugs caught at the edge: should stay 0, alert if not
 
 
 class LegState(enum.Enum):
@@ -280,9 +281,13 @@ class Endpoint:
                 self._handle_request(message, addr, transport, now)
         except RemoteProtocolError as exc:
             if isinstance(message, Request):
-                self._reply_stateless(message, addr, transport, exc.status, exc.reason)
+                self._reply_error(message, addr, transport, exc.status, exc.reason, now)
             else:
                 self.stats.garbage_dropped += 1
+        except Exception:  # noqa: BLE001 - one bad message must never stop the endpoint serving others
+            self.stats.internal_errors += 1
+            if isinstance(message, Request):
+                self._reply_error(message, addr, transport, 500, None, now)
 
     def datagrams_to_send(self, now: float) -> list[Outgoing]:
         """Everything queued for transmission: (data, destination address, transport)."""
@@ -302,7 +307,10 @@ class Endpoint:
     def handle_timer(self, now: float) -> None:
         """Fire every timer due at ``now``."""
         for obj in self._timers.pop_due(now):
-            obj.handle_timer(now)
+            try:
+                obj.handle_timer(now)
+            except Exception:  # noqa: BLE001 - a bug in one call's timer must not stop the others
+                self.stats.internal_errors += 1
 
     def next_event(self) -> ev.Event | None:
         """The next event for call control, or None."""
@@ -1139,6 +1147,18 @@ class Endpoint:
         self._events.append(ev.RequestRefused(request.method, status, tx.last_response.reason
                                               if tx.last_response else "", addr, transport))
         return True
+
+    def _reply_error(self, request: Request, addr: Address, transport: str, status: int, reason: str | None,
+                     now: float) -> None:
+        # answer through the request's transaction if one was already created, so it is not left mute
+        try:
+            tx = self._server_txs.get(server_key(request))
+            if tx is not None and tx.request is request and not tx.final_sent:
+                self._respond(tx, request, status, now, reason=reason)
+                return
+        except (RemoteProtocolError, LocalProtocolError):
+            pass
+        self._reply_stateless(request, addr, transport, status, reason)
 
     def _reply_stateless(self, request: Request, addr: Address, transport: str, status: int,
                          reason: str | None = None) -> None:
