@@ -731,3 +731,99 @@ def test_tcp_leg_is_not_retransmitted() -> None:
     assert b"SIP/2.0/TCP" in first and b"transport=tcp" in first
     a.handle_timer(10.0)
     assert a.datagrams_to_send(10.0) == []
+
+
+# -------------------------------------------------------------- more in-dialog behaviour
+
+
+def test_update_refreshes_the_session_and_keeps_the_call() -> None:
+    wire, a, b = Wire.pair(session_expires=120)
+    call, callee = established(wire, a, b)
+    wire.now = 50.0
+    assert a.send_info(call, b"Signal=#\r\n", wire.now)
+    wire.flush()
+    wire.run_until(130.0)  # the UAC (refresher) refreshes at 60 s and 120 s by itself
+    refresh_answers = [p for p in wire.log if p.src == 5070 and p.first_line == "SIP/2.0 200 OK"
+                       and p.message.cseq.method in ("UPDATE", "INVITE")]
+    assert len(refresh_answers) >= 2  # the initial 200 and at least one refresh
+    assert ev.DtmfReceived(callee, "#", None) in wire.events(5070)
+    assert a.legs() == b.legs() == 1
+
+
+def test_cseq_going_backwards_gets_500() -> None:
+    wire, a, b = Wire.pair()
+    call, callee = established(wire, a, b)
+    a.send_info(call, b"Signal=1\r\n", 1.0)
+    wire.flush()
+    [info] = [p.message for p in wire.log if p.first_line.startswith("INFO")]
+    replay = info.to_bytes().replace(b"CSeq: 2 INFO", b"CSeq: 1 INFO")
+    replay = replay.replace(b"branch=z9hG4bK", b"branch=z9hG4bKr")
+    b.receive_datagram(replay, ("127.0.0.1", 5060), 2.0)
+    [response] = responses(b)
+    assert response.status == 500
+
+
+def test_malformed_dtmf_info_gets_400_and_no_event() -> None:
+    wire, a, b = Wire.pair()
+    call, _callee = established(wire, a, b)
+    a.send_info(call, b"Signal=\r\n", 1.0)
+    wire.flush()
+    assert "SIP/2.0 400" in " ".join(wire.lines(5070))
+    assert wire.events(5070) == []
+
+
+def test_session_interval_below_min_se_gets_422() -> None:
+    b = peer_endpoint()
+    extra = "Content-Type: application/sdp\r\nSession-Expires: 30\r\n"
+    b.receive_datagram(raw("INVITE", body=OFFER, extra=extra), PEER, 0.0)
+    [response] = responses(b)
+    assert response.status == 422
+    assert response.headers.get("Min-SE") == "90"
+
+
+def test_callee_hangup_before_ack_waits_for_the_ack() -> None:
+    wire, a, b = Wire.pair()
+    held_acks: list[Packet] = []
+
+    def hold_ack(packet: Packet) -> bool:
+        if packet.first_line.startswith("ACK") and not held_acks:
+            held_acks.append(packet)
+            return True
+        return False
+
+    wire.drop = hold_ack
+    call = a.dial(TARGET, ALICE, B, OFFER, 0.0)
+    wire.flush()
+    callee = incoming(wire).call
+    b.answer(callee, ANSWER, 0.0)
+    wire.flush()
+    b.hangup(callee, 0.1)
+    wire.flush()
+    assert not any(line.startswith("BYE") for line in wire.lines(5070))
+    wire.run_until(1.0)  # the 200 is retransmitted, A ACKs again, now B may say BYE
+    assert "BYE sip:127.0.0.1:5060 SIP/2.0" in wire.lines(5070)
+    assert ev.CallEnded(call, "remote-bye") in wire.events(5060)
+    assert ev.CallEnded(callee, "local-hangup") in wire.events(5070)
+
+
+def test_timer_c_cancels_a_call_that_rings_forever() -> None:
+    wire, a, b = Wire.pair()
+    call = a.dial(TARGET, ALICE, B, OFFER, 0.0)
+    wire.flush()
+    b.ring(incoming(wire).call, 0.0)
+    wire.run_until(200.0)
+    assert "CANCEL sip:*43@127.0.0.1:5070 SIP/2.0" in wire.lines(5060)
+    assert ev.CallEnded(call, "cancelled", 487) in wire.events(5060)
+
+
+def test_stray_ack_and_stray_response_are_counted_and_ignored() -> None:
+    b = peer_endpoint()
+    b.receive_datagram(raw("ACK", to_tag="gone"), PEER, 0.0)
+    b.receive_datagram(
+        b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKnope\r\nFrom: <sip:a@b>;tag=1\r\n"
+        b"To: <sip:c@d>;tag=2\r\nCall-ID: q\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+        PEER,
+        0.0,
+    )
+    assert b.datagrams_to_send(0.0) == []
+    assert b.stats.stray_acks == 1 and b.stats.stray_responses == 1
