@@ -827,3 +827,27 @@ def test_stray_ack_and_stray_response_are_counted_and_ignored() -> None:
     )
     assert b.datagrams_to_send(0.0) == []
     assert b.stats.stray_acks == 1 and b.stats.stray_responses == 1
+
+
+def test_unanswered_incoming_call_is_given_up_after_max_ring_time() -> None:
+    wire, a, b = Wire.pair(max_ring_time=60.0)
+    call = a.dial(TARGET, ALICE, B, OFFER, 0.0)
+    wire.flush()
+    callee = incoming(wire).call
+    wire.run_until(61.0)
+    assert wire.events(5070) == [ev.CallEnded(callee, "rejected", 480)]
+    assert wire.events(5060) == [ev.CallEnded(call, "rejected", 480)]
+
+
+def test_bye_before_ack_stops_the_2xx_retransmission() -> None:
+    wire, a, b = Wire.pair()
+    wire.drop = lambda packet: packet.first_line.startswith("ACK")
+    call = a.dial(TARGET, ALICE, B, OFFER, 0.0)
+    wire.flush()
+    b.answer(incoming(wire).call, ANSWER, 0.0)
+    wire.flush()
+    a.hangup(call, 0.1)
+    wire.flush()
+    oks_before = wire.lines(5070).count("SIP/2.0 200 OK")
+    wire.run_until(40.0)
+    assert wire.lines(5070).count("SIP/2.0 200 OK") == oks_before

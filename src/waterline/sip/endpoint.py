@@ -72,7 +72,8 @@ class EndpointConfig:
     user_agent: str = "Waterline"
     timers: TimerConfig = field(default_factory=TimerConfig)
     max_message_size: int = 65535
-    send_trying: bool = True  # 100 Trying at once, so carriers stop retransmitting INVITE early
+    send_trying: bool = True  # 100 Trying unless call control answers before the output is drained
+    max_ring_time: float = 300.0  # an incoming call nobody answers or rejects gets 480 after this
     session_expires: int | None = 1800  # offered/granted session interval (RFC 4028), None: no timers
     min_se: int = 90
     policy: EdgePolicy = field(default_factory=EdgePolicy)
@@ -716,6 +717,8 @@ class Endpoint:
         leg.session = session.timer
         leg.session_headers = session.headers
         tx.user_data = leg
+        leg.give_up_at = now + self.config.max_ring_time
+        leg.update_deadline()
         self._legs[tag] = leg
         self._dialogs[leg.dialog.id] = leg
         self.stats.calls_in += 1
@@ -1041,6 +1044,10 @@ class Endpoint:
 
     def _leg_timer(self, leg: Leg, now: float) -> None:
         timers = self.config.timers
+        if leg.give_up_at is not None and leg.give_up_at <= now and leg.state is LegState.INCOMING:
+            # call control never answered: do not keep the caller (and our memory) waiting forever
+            leg.give_up_at = None
+            self.reject(leg.call, now, status=480)
         if leg.give_up_at is not None and leg.give_up_at <= now:
             # §13.3.1.4: no ACK within 64*T1 -- the dialog is confirmed but the peer is gone
             leg.ok_bytes = None
@@ -1253,7 +1260,9 @@ class Endpoint:
         if leg.state is LegState.ENDED:
             return
         leg.state = LegState.ENDED
-        leg.session_at = None
+        # nothing is owed to a finished call: no 2xx retransmission, no refresh, no give-up
+        leg.ok_bytes = None
+        leg.session_at = leg.retransmit_at = leg.give_up_at = None
         leg.update_deadline()
         self._legs.pop(leg.call, None)
         self._events.append(ev.CallEnded(leg.call, reason, status))
