@@ -33,3 +33,15 @@ def test_journal_appends_across_restarts(tmp_path: Path) -> None:
         journal.write("engine_started", float(n))
         journal.close()
     assert [json.loads(line)["ts"] for line in path.read_text(encoding="utf-8").splitlines()] == [0.0, 1.0]
+
+
+def test_nothing_reaches_the_file_before_flush(tmp_path: Path) -> None:
+    path = tmp_path / "telephony.jsonl"
+    mirror = io.StringIO()
+    journal = Journal(path, mirror)
+    journal.write("call_answered", 1.0, call="a")
+    assert path.read_text(encoding="utf-8") == "" and mirror.getvalue() == ""
+    journal.flush()
+    assert json.loads(path.read_text(encoding="utf-8"))["call"] == "a"
+    assert json.loads(mirror.getvalue())["call"] == "a"
+    journal.close()

@@ -30,10 +30,20 @@ class FakeEndpoint:
         return None
 
 
-def _switch() -> tuple[Switch, FakeEndpoint, io.StringIO]:
+@dataclass
+class JournalLog:
+    """A journal writing into memory, read back as parsed lines."""
+
+    stream: io.StringIO = field(default_factory=io.StringIO)
+
+    def __post_init__(self) -> None:
+        self.journal = Journal(None, self.stream)
+
+
+def _switch() -> tuple[Switch, FakeEndpoint, JournalLog]:
     endpoint = FakeEndpoint()
-    log = io.StringIO()
-    switch = Switch(endpoint, Journal(None, log), clock=lambda: 1700000000.0)
+    log = JournalLog()
+    switch = Switch(endpoint, log.journal, clock=lambda: 1700000000.0)
     switch.set_local_address("127.0.0.1", 5060)
     return switch, endpoint, log
 
@@ -46,8 +56,9 @@ def _incoming(user: str | None, call: str = "leg1", sdp: bytes | None = OFFER) -
     )
 
 
-def _journal(log: io.StringIO) -> list[dict[str, object]]:
-    return [json.loads(line) for line in log.getvalue().splitlines()]
+def _journal(log: JournalLog) -> list[dict[str, object]]:
+    log.journal.flush()
+    return [json.loads(line) for line in log.stream.getvalue().splitlines()]
 
 
 def test_echo_extension_is_answered_with_an_sdp_answer() -> None:

@@ -19,9 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from waterline.adapters.db.engine import create_engine, create_session_factory
 from waterline.config import Settings
+from waterline.sip.auth import DigestServer
 from waterline.sip.endpoint import Endpoint, EndpointConfig
+from waterline.sip.policy import DigestAuthenticator
+from waterline.sip.registrar import Registrar
 from waterline.sip.transaction import TimerConfig
+from waterline.telephony.agents import AgentDirectory, fetch_from_store
+from waterline.telephony.bindings import FileRegistrationStore
 from waterline.telephony.hub import Hub
 from waterline.telephony.journal import Journal
 from waterline.telephony.switch import Switch
@@ -32,6 +38,11 @@ _log = logging.getLogger(__name__)
 
 LOOP_ENV = "WATERLINE_LOOP"
 JOURNAL_PATH = Path("logs") / "telephony.jsonl"
+REGISTRATIONS_FILE = "registrations.json"
+DIGEST_ALGORITHMS = ("MD5", "SHA-256")
+"""Challenge order. MD5 first: most desk phones in use (and SIPp) answer the first challenge and know
+only MD5, and a phone that fails the first challenge never registers. RFC 8760 clients can still
+answer the SHA-256 one."""
 FLUSH_INTERVAL = 0.5
 
 
@@ -71,14 +82,35 @@ class Running:
     loop_kind: str
 
 
-def build_endpoint(settings: Settings, host: str, port: int, rng: random.Random) -> Endpoint:
-    """The sans-IO SIP endpoint for these settings, listening (as far as it knows) on host:port."""
+def build_endpoint(
+    settings: Settings,
+    host: str,
+    port: int,
+    rng: random.Random,
+    *,
+    agents: AgentDirectory | None = None,
+    registrar: Registrar | None = None,
+) -> Endpoint:
+    """The sans-IO SIP endpoint for these settings, listening (as far as it knows) on host:port.
+
+    With ``agents`` the endpoint challenges agents' requests (digest, realm ``settings.sip.realm``);
+    with ``registrar`` too it accepts their REGISTERs.
+    """
     config = EndpointConfig(
         host=host,
         port=port,
         timers=TimerConfig(t1=settings.sip.t1, t2=settings.sip.t2, t4=settings.sip.t4),
     )
-    return Endpoint(config, rng=rng)
+    authenticator = None
+    if agents is not None:
+        # Nonces signed with the installation's secret stay valid across a restart; without one
+        # (standalone runs) a per-process secret only costs the phones one extra challenge.
+        secret = settings.secret_key.get_secret_value().encode() if settings.secret_key else b""
+        if len(secret) < 16:
+            secret = os.urandom(32)
+        digest = DigestServer(realm=settings.sip.realm, secret=secret, rng=rng, algorithms=DIGEST_ALGORITHMS)
+        authenticator = DigestAuthenticator(digest, agents.lookup)
+    return Endpoint(config, rng=rng, authenticator=authenticator, registrar=registrar)
 
 
 def run_engine(settings: Settings) -> None:
@@ -117,7 +149,11 @@ async def serve(
     # bind the UDP socket first, then build the endpoint around the real address.
     sock = make_udp_socket(host, port, DEFAULT_RCVBUF)
     bound_host, bound_port = sock.getsockname()[:2]
-    endpoint = build_endpoint(settings, bound_host, bound_port, rng)
+    store = create_engine(settings.database_url)
+    fetch = fetch_from_store(create_session_factory(store))
+    agents = AgentDirectory(fetch, settings.sip.realm, time.monotonic)
+    registrar = Registrar(FileRegistrationStore(settings.data_dir / REGISTRATIONS_FILE, loop.time, time.time))
+    endpoint = build_endpoint(settings, bound_host, bound_port, rng, agents=agents, registrar=registrar)
     switch = Switch(endpoint, journal, clock=time.time)
     switch.set_local_address(bound_host, bound_port)
     hub = Hub(endpoint, switch.handle, loop)
@@ -139,9 +175,15 @@ async def serve(
                 await asyncio.wait_for(stop.wait(), FLUSH_INTERVAL)
             except TimeoutError:
                 pass
-            journal.flush()
-            switch.expire(loop.time())
+            now = loop.time()
+            switch.expire(now)
+            expiry = registrar.next_expiry()
+            if expiry is not None and expiry <= now:
+                for aor in registrar.expire(now):
+                    if not registrar.lookup(aor, now):
+                        journal.write("unregistered", time.time(), aor=aor, reason="expired")
             hub.pump()
+            journal.flush()
     finally:
         hub.close()
         udp.close()
@@ -152,3 +194,4 @@ async def serve(
             tcp_framing_errors=tcp.framing_errors, udp_send_errors=udp.send_errors, **stats,
         )
         journal.close()
+        store.dispose()
