@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from waterline.domain.outbox import sms_segments
+from waterline.services.ports import SmsSender
 
 LOG_NAME = "sms.log"
 
@@ -64,3 +65,8 @@ class LogSmsSender:
             return []
         with self.path.open(encoding="utf-8") as handle:
             return [json.loads(line) for line in handle if line.strip()]
+
+
+def _conforms(sender: LogSmsSender) -> SmsSender:
+    # mypy checks here that the adapter implements the port
+    return sender

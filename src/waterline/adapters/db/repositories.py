@@ -1,0 +1,479 @@
+"""SQLAlchemy implementations of the repository ports of ``services.ports``.
+
+Aggregates (customers, orders, products, stations, couriers, outbox messages) are A's domain objects,
+mapped by ``orm.start_mappers``: the session tracks changes to them, so the unit of work's commit saves
+whatever a handler changed. Ledger entries are frozen values; their repositories convert rows
+explicitly and only ever INSERT.
+
+Every repository reads its session through a callable, because the unit of work opens a fresh
+session each time it is entered while handlers hold on to ``uow.customers`` and friends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, exists, func, insert, or_, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from waterline.adapters.db.orm import (
+    addresses_table,
+    bucket_entries_table,
+    couriers_table,
+    customer_phones_table,
+    customers_table,
+    orders_table,
+    outbox_table,
+    products_table,
+    stations_table,
+    ticket_entries_table,
+)
+from waterline.domain.buckets import BucketAccount, BucketEntry, BucketEntryKind
+from waterline.domain.customers import Customer
+from waterline.domain.errors import Conflict
+from waterline.domain.orders import Order
+from waterline.domain.outbox import OutboxMessage, OutboxState
+from waterline.domain.products import Product
+from waterline.domain.stations import Courier, Station
+from waterline.domain.tickets import TicketAccount, TicketEntry, TicketEntryKind
+from waterline.services.ports import OrderFilter
+
+SessionSource = Callable[[], Session]
+_Entry = TypeVar("_Entry", TicketEntry, BucketEntry)
+
+
+def flush_or_conflict(session: Session) -> None:
+    """Flush pending changes; a violated unique/check constraint becomes a domain ``Conflict``.
+
+    The session must be rolled back afterwards (the unit of work does so when the error leaves it).
+    """
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict("conflict", detail=_constraint_hint(exc)) from exc
+
+
+def _constraint_hint(exc: IntegrityError) -> str:
+    # Name the broken constraint (stable, from the naming convention), never echo SQL or values.
+    text = str(exc.orig)
+    for name in (
+        "uq_customer_phones_number",
+        "uq_orders_number",
+        "uq_products_sku",
+        "uq_ticket_entries_account_seq",
+        "uq_bucket_entries_customer_seq",
+        "uq_couriers_user_id",
+    ):
+        if name in text:
+            return f"concurrent change or duplicate value ({name})"
+    if "customer_phones.number" in text:  # SQLite names columns, not constraints
+        return "concurrent change or duplicate value (uq_customer_phones_number)"
+    return "concurrent change or duplicate value"
+
+
+class _Repository:
+    def __init__(self, session: SessionSource) -> None:
+        self._session = session
+
+    @property
+    def session(self) -> Session:
+        """The session of the unit of work currently entered."""
+        return self._session()
+
+    def _add(self, obj: object) -> None:
+        self.session.add(obj)
+        flush_or_conflict(self.session)
+
+
+class SqlAlchemyCustomerRepository(_Repository):
+    """Customers with phones, addresses and enterprise terms (eagerly loaded)."""
+
+    def add(self, customer: Customer) -> Customer:
+        """Persist a new customer; assigns ids to it, its phones and addresses."""
+        self._add(customer)
+        return customer
+
+    def get(self, customer_id: int) -> Customer | None:
+        """The customer with this id, or None."""
+        return self.session.get(Customer, customer_id)
+
+    def find_by_phone(self, phone: str) -> Customer | None:
+        """The customer owning this canonical phone (one unique-index probe), or None."""
+        owner = select(customer_phones_table.c.customer_id).where(customer_phones_table.c.number == phone)
+        stmt = select(Customer).where(customers_table.c.id == owner.scalar_subquery())
+        return self.session.scalars(stmt).first()
+
+    def search(
+        self, *, q: str | None = None, phone: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[Customer]:
+        """Customers whose name/address contains ``q`` and/or whose phone starts with ``phone``, by id."""
+        stmt = select(Customer).order_by(customers_table.c.id)
+        if q:
+            a = addresses_table.c
+            in_address = exists().where(
+                a.customer_id == customers_table.c.id,
+                (a.city + a.district + a.detail).icontains(q, autoescape=True),
+            )
+            stmt = stmt.where(or_(customers_table.c.name.icontains(q, autoescape=True), in_address))
+        if phone:
+            p = customer_phones_table.c
+            stmt = stmt.where(
+                exists().where(
+                    p.customer_id == customers_table.c.id, p.number.startswith(phone, autoescape=True)
+                )
+            )
+        return list(self.session.scalars(stmt.limit(limit).offset(offset)))
+
+
+class SqlAlchemyProductRepository(_Repository):
+    """The product catalogue."""
+
+    def add(self, product: Product) -> Product:
+        """Persist a new product (assigns its id); ``Conflict`` on a duplicate SKU."""
+        self._add(product)
+        return product
+
+    def get(self, product_id: int) -> Product | None:
+        """The product with this id, or None."""
+        return self.session.get(Product, product_id)
+
+    def all(self, *, active_only: bool = False) -> list[Product]:
+        """All products by id."""
+        stmt = select(Product).order_by(products_table.c.id)
+        if active_only:
+            stmt = stmt.where(products_table.c.active.is_(True))
+        return list(self.session.scalars(stmt))
+
+
+class SqlAlchemyStationRepository(_Repository):
+    """Delivery stations."""
+
+    def add(self, station: Station) -> Station:
+        """Persist a new station (assigns its id)."""
+        self._add(station)
+        return station
+
+    def get(self, station_id: int) -> Station | None:
+        """The station with this id, or None."""
+        return self.session.get(Station, station_id)
+
+    def all(self) -> list[Station]:
+        """All stations by id."""
+        return list(self.session.scalars(select(Station).order_by(stations_table.c.id)))
+
+
+class SqlAlchemyCourierRepository(_Repository):
+    """Couriers; ``get`` locks the row on PostgreSQL because the caller is about to change his load."""
+
+    def add(self, courier: Courier) -> Courier:
+        """Persist a new courier (assigns its id)."""
+        self._add(courier)
+        return courier
+
+    def get(self, courier_id: int) -> Courier | None:
+        """The courier with this id, re-read under ``SELECT ... FOR UPDATE`` (a no-op on SQLite).
+
+        Pending changes are flushed first, so re-reading never loses an in-memory change.
+        """
+        flush_or_conflict(self.session)
+        return self.session.get(Courier, courier_id, with_for_update=True, populate_existing=True)
+
+    def all(self, *, station_id: int | None = None) -> list[Courier]:
+        """Couriers (of one station when given) by id."""
+        stmt = select(Courier).order_by(couriers_table.c.id)
+        if station_id is not None:
+            stmt = stmt.where(couriers_table.c.station_id == station_id)
+        return list(self.session.scalars(stmt))
+
+    def find_by_user(self, user_id: int) -> Courier | None:
+        """The courier whose login is ``user_id``, or None."""
+        return self.session.scalars(select(Courier).where(couriers_table.c.user_id == user_id)).first()
+
+
+class SqlAlchemyOrderRepository(_Repository):
+    """Orders with their items and transition records (eagerly loaded)."""
+
+    def add(self, order: Order) -> Order:
+        """Persist a new order; assigns ids to it, its items and transitions."""
+        self._add(order)
+        return order
+
+    def get(self, order_id: int) -> Order | None:
+        """The order with this id, or None."""
+        return self.session.get(Order, order_id)
+
+    def get_by_number(self, number: str) -> Order | None:
+        """The order with this human number, or None."""
+        return self.session.scalars(select(Order).where(orders_table.c.number == number)).first()
+
+    def search(self, criteria: OrderFilter) -> list[Order]:
+        """Orders matching ``criteria``, newest ``placed_at`` first (then highest id)."""
+        o = orders_table.c
+        conditions: list[Any] = []
+        if criteria.state is not None:
+            conditions.append(o.state == criteria.state)
+        if criteria.station_id is not None:
+            conditions.append(o.station_id == criteria.station_id)
+        if criteria.courier_id is not None:
+            conditions.append(o.courier_id == criteria.courier_id)
+        if criteria.customer_id is not None:
+            conditions.append(o.customer_id == criteria.customer_id)
+        if criteria.placed_from is not None:
+            conditions.append(o.placed_at >= criteria.placed_from)
+        if criteria.placed_to is not None:
+            conditions.append(o.placed_at < criteria.placed_to)
+        stmt = select(Order).where(and_(True, *conditions))
+        stmt = stmt.order_by(o.placed_at.desc(), o.id.desc()).limit(criteria.limit).offset(criteria.offset)
+        return list(self.session.scalars(stmt))
+
+    def recent_for_customer(self, customer_id: int, limit: int = 5) -> list[Order]:
+        """The customer's last ``limit`` orders, newest first (served by ix_orders_customer_placed)."""
+        return self.search(OrderFilter(customer_id=customer_id, limit=limit))
+
+
+def _ticket_entry(row: RowMapping) -> TicketEntry:
+    return TicketEntry(
+        customer_id=row["customer_id"],
+        product_id=row["product_id"],
+        station_id=row["station_id"],
+        kind=TicketEntryKind(row["kind"]),
+        quantity=row["quantity"],
+        balance_after=row["balance_after"],
+        seq=row["seq"],
+        at=row["at"],
+        by=row["actor"],
+        order_id=row["order_id"],
+        price_fen=row["price_fen"],
+        note=row["note"],
+        id=row["id"],
+    )
+
+
+def _account_from(row: RowMapping) -> TicketAccount:
+    return TicketAccount(
+        customer_id=row["customer_id"],
+        product_id=row["product_id"],
+        station_id=row["station_id"],
+        balance=row["balance_after"],
+        last_seq=row["seq"],
+    )
+
+
+class SqlAlchemyTicketRepository(_Repository):
+    """The water-ticket ledger: INSERTs only; a balance is the ``balance_after`` of the latest entry."""
+
+    def account(self, customer_id: int, product_id: int, station_id: int | None) -> TicketAccount:
+        """The account's state from its latest entry (an empty account when it has none)."""
+        t = ticket_entries_table.c
+        row = (
+            self.session.execute(
+                select(ticket_entries_table)
+                .where(
+                    t.customer_id == customer_id,
+                    t.product_id == product_id,
+                    t.station_key == (station_id or 0),
+                )
+                .order_by(t.seq.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return TicketAccount(customer_id=customer_id, product_id=product_id, station_id=station_id)
+        return _account_from(row)
+
+    def accounts(self, customer_id: int) -> list[TicketAccount]:
+        """Every account of the customer that has entries, ordered by (product_id, station_id or 0)."""
+        t = ticket_entries_table.c
+        latest = (
+            select(t.product_id, t.station_key, func.max(t.seq).label("seq"))
+            .where(t.customer_id == customer_id)
+            .group_by(t.product_id, t.station_key)
+            .subquery()
+        )
+        stmt = (
+            select(ticket_entries_table)
+            .join(
+                latest,
+                and_(
+                    t.product_id == latest.c.product_id,
+                    t.station_key == latest.c.station_key,
+                    t.seq == latest.c.seq,
+                ),
+            )
+            .where(t.customer_id == customer_id)
+            .order_by(t.product_id, t.station_key)
+        )
+        return [_account_from(row) for row in self.session.execute(stmt).mappings()]
+
+    def append(self, entry: TicketEntry) -> TicketEntry:
+        """Insert one entry and return it with its id; ``Conflict`` when its (account, seq) exists."""
+        flush_or_conflict(self.session)  # rows the entry refers to (its order) must exist first
+        values = {
+            "customer_id": entry.customer_id,
+            "product_id": entry.product_id,
+            "station_id": entry.station_id,
+            "station_key": entry.station_id or 0,
+            "kind": entry.kind.value,
+            "quantity": entry.quantity,
+            "balance_after": entry.balance_after,
+            "seq": entry.seq,
+            "at": entry.at,
+            "actor": entry.by,
+            "order_id": entry.order_id,
+            "price_fen": entry.price_fen,
+            "note": entry.note,
+        }
+        new_id = _insert(self.session, insert(ticket_entries_table).values(values), ticket_entries_table.c.id)
+        return _with_id(entry, new_id)
+
+    def entries(self, customer_id: int, product_id: int | None = None) -> list[TicketEntry]:
+        """The customer's entries, oldest first."""
+        t = ticket_entries_table.c
+        stmt = select(ticket_entries_table).where(t.customer_id == customer_id)
+        if product_id is not None:
+            stmt = stmt.where(t.product_id == product_id)
+        rows = self.session.execute(stmt.order_by(t.at, t.id)).mappings()
+        return [_ticket_entry(row) for row in rows]
+
+
+def _bucket_entry(row: RowMapping) -> BucketEntry:
+    return BucketEntry(
+        customer_id=row["customer_id"],
+        kind=BucketEntryKind(row["kind"]),
+        held_delta=row["held_delta"],
+        entitlement_delta=row["entitlement_delta"],
+        held_after=row["held_after"],
+        entitlement_after=row["entitlement_after"],
+        seq=row["seq"],
+        at=row["at"],
+        by=row["actor"],
+        order_id=row["order_id"],
+        amount_fen=row["amount_fen"],
+        note=row["note"],
+        id=row["id"],
+    )
+
+
+class SqlAlchemyBucketRepository(_Repository):
+    """The bucket/deposit ledger: INSERTs only; the position is the latest entry's running state."""
+
+    def account(self, customer_id: int) -> BucketAccount:
+        """The customer's bucket position from the latest entry (zeros when none)."""
+        b = bucket_entries_table.c
+        row = (
+            self.session.execute(
+                select(b.entitlement_after, b.held_after, b.seq)
+                .where(b.customer_id == customer_id)
+                .order_by(b.seq.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return BucketAccount(customer_id=customer_id)
+        return BucketAccount(
+            customer_id=customer_id,
+            entitlement=row["entitlement_after"],
+            held=row["held_after"],
+            last_seq=row["seq"],
+        )
+
+    def append(self, entry: BucketEntry) -> BucketEntry:
+        """Insert one entry and return it with its id; ``Conflict`` when its (customer, seq) exists."""
+        flush_or_conflict(self.session)
+        values = {
+            "customer_id": entry.customer_id,
+            "kind": entry.kind.value,
+            "held_delta": entry.held_delta,
+            "entitlement_delta": entry.entitlement_delta,
+            "held_after": entry.held_after,
+            "entitlement_after": entry.entitlement_after,
+            "seq": entry.seq,
+            "at": entry.at,
+            "actor": entry.by,
+            "order_id": entry.order_id,
+            "amount_fen": entry.amount_fen,
+            "note": entry.note,
+        }
+        new_id = _insert(self.session, insert(bucket_entries_table).values(values), bucket_entries_table.c.id)
+        return _with_id(entry, new_id)
+
+    def entries(self, customer_id: int) -> list[BucketEntry]:
+        """The customer's entries, oldest first."""
+        b = bucket_entries_table.c
+        rows = self.session.execute(
+            select(bucket_entries_table).where(b.customer_id == customer_id).order_by(b.seq)
+        ).mappings()
+        return [_bucket_entry(row) for row in rows]
+
+
+def _insert(session: Session, stmt: Any, id_column: Any) -> int:
+    try:
+        return int(session.execute(stmt.returning(id_column)).scalar_one())
+    except IntegrityError as exc:
+        raise Conflict("conflict", detail=_constraint_hint(exc)) from exc
+
+
+def _with_id(entry: _Entry, new_id: int) -> _Entry:
+    return replace(entry, id=new_id)
+
+
+class SqlAlchemyOutboxRepository(_Repository):
+    """Outbox messages (the SMS log)."""
+
+    def add(self, message: OutboxMessage) -> OutboxMessage:
+        """Persist a new message (assigns its id)."""
+        self._add(message)
+        return message
+
+    def get(self, message_id: int) -> OutboxMessage | None:
+        """The message with this id, or None."""
+        return self.session.get(OutboxMessage, message_id)
+
+    def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        """Pending messages whose time has come, oldest first, at most ``limit``.
+
+        On PostgreSQL the rows are locked with SKIP LOCKED, so two delivery workers never take the
+        same message; SQLite serialises writers anyway and ignores the clause.
+        """
+        m = outbox_table.c
+        stmt = (
+            select(OutboxMessage)
+            .where(
+                m.state == OutboxState.PENDING,
+                or_(m.next_attempt_at.is_(None), m.next_attempt_at <= now),
+            )
+            .order_by(m.created_at, m.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(self.session.scalars(stmt))
+
+    def search(
+        self,
+        *,
+        order_id: int | None = None,
+        to: str | None = None,
+        state: OutboxState | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[OutboxMessage]:
+        """The SMS log, newest first."""
+        m = outbox_table.c
+        stmt = select(OutboxMessage)
+        if order_id is not None:
+            stmt = stmt.where(m.order_id == order_id)
+        if to is not None:
+            stmt = stmt.where(m.recipient == to)
+        if state is not None:
+            stmt = stmt.where(m.state == state)
+        stmt = stmt.order_by(m.created_at.desc(), m.id.desc()).limit(limit).offset(offset)
+        return list(self.session.scalars(stmt))
