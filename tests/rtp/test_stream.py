@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from waterline.rtp.packet import RtpPacket
 from waterline.rtp.stream import Arrival, ReceiveStream, SendStream
@@ -103,6 +105,19 @@ def test_ssrc_change_starts_over_with_probation() -> None:
     assert (stream.received, stream.expected) == (1, 1)
 
 
+def test_stragglers_of_the_old_source_do_not_switch_back() -> None:
+    stream = ReceiveStream(min_sequential=1)
+    feed(stream, [1, 2, 3])
+    stream.receive(pkt(500, ssrc=99), 1.0)
+    straggler = stream.receive(pkt(4), 1.01)
+    assert not straggler.valid and not straggler.new_source
+    assert stream.receive(pkt(501, ssrc=99), 1.02) == Arrival(True, 501)
+    assert (stream.ssrc, stream.ssrc_changes, stream.stragglers) == (99, 1, 1)
+    # much later the old source is a real switch back
+    back = stream.receive(pkt(10), 5.0)
+    assert back.new_source and back.valid and stream.ssrc == SSRC and stream.ssrc_changes == 2
+
+
 def test_jitter_is_zero_for_perfect_pacing_and_grows_with_variation() -> None:
     stream = ReceiveStream(min_sequential=1)
     for i in range(50):
@@ -198,3 +213,23 @@ def test_receive_and_send_round_trip() -> None:
     arrivals = [receiver.receive(sender.frame(b"\xff" * 160), i * 0.02) for i in range(100)]
     assert sum(a.valid for a in arrivals) == 99
     assert receiver.lost == 0 and receiver.ssrc == sender.ssrc
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 65535), st.lists(st.integers(1, 3), min_size=1, max_size=300), st.randoms())
+def test_extended_seq_unwraps_loss_and_reordering(start: int, steps: list[int], rnd: random.Random) -> None:
+    """Whatever the start, wraps, loss (steps > 1) and neighbour swaps: valid packets get their true index."""
+    true_indexes = [start]
+    for step in steps:
+        true_indexes.append(true_indexes[-1] + step)
+    arrival_order = list(true_indexes)
+    for i in range(2, len(arrival_order) - 1):  # the first two in order: they pass probation
+        if rnd.random() < 0.2:
+            arrival_order[i], arrival_order[i + 1] = arrival_order[i + 1], arrival_order[i]
+    stream = ReceiveStream(min_sequential=1)
+    for i, index in enumerate(arrival_order):
+        arrival = stream.receive(pkt(index), i * 0.02)
+        assert arrival.valid
+        assert arrival.extended_seq == index
+    assert stream.extended_highest_seq == true_indexes[-1]
+    assert stream.lost == (true_indexes[-1] - start + 1) - len(true_indexes)

@@ -4,7 +4,9 @@
 wrap into an extended sequence number, resync after a large jump), A.3 (expected and lost packets,
 per-interval fraction lost) and A.8 (interarrival jitter, given the arrival time ``now`` in seconds
 and the clock rate). One object follows the leg's *current* source: when packets arrive with a new
-SSRC (a re-INVITE to another media server, a transfer) the state starts over for the new source.
+SSRC (a re-INVITE to another media server, a transfer) the state starts over for the new source;
+late packets of the old source within :data:`STRAGGLER_WINDOW` seconds are ignored rather than
+taken as a switch back.
 
 :class:`SendStream` numbers outgoing packets: a random SSRC, initial sequence number and timestamp
 from an injected ``random.Random`` (RFC 3550 §5.1), the timestamp advanced by the samples of each
@@ -23,6 +25,8 @@ __all__ = ["Arrival", "IntervalLoss", "ReceiveStream", "SendStream"]
 _SEQ_MOD = 1 << 16
 MAX_DROPOUT = 3000
 MAX_MISORDER = 100
+# after an SSRC change, packets of the old source arriving this soon are stragglers, not a switch back
+STRAGGLER_WINDOW = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,9 @@ class ReceiveStream:
         self.event_payload_types = event_payload_types
         self.ssrc: int | None = None
         self.ssrc_changes = 0
+        self.stragglers = 0
+        self._previous_ssrc: int | None = None
+        self._switched_at = 0.0
         self._reset_source()
         # last sender report from the source: middle 32 bits of its NTP time and when it arrived
         self.last_sr: int = 0
@@ -93,8 +100,15 @@ class ReceiveStream:
         """Account for one packet that arrived at ``now`` (seconds, any monotonic origin)."""
         new_source = packet.ssrc != self.ssrc
         if new_source:
+            if packet.ssrc == self._previous_ssrc and now - self._switched_at < STRAGGLER_WINDOW:
+                # a late packet of the source we just left: switching back would throw away the new
+                # source's state (and then switch again on its next packet)
+                self.stragglers += 1
+                return Arrival(False, packet.sequence)
             if self.ssrc is not None:
                 self.ssrc_changes += 1
+                self._previous_ssrc = self.ssrc
+                self._switched_at = now
             self.ssrc = packet.ssrc
             self._reset_source()
             self._max_seq = (packet.sequence - 1) % _SEQ_MOD
