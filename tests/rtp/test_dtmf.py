@@ -7,8 +7,11 @@ import struct
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from waterline.rtp.dtmf import (
+    DIGITS,
     DigitEnded,
     DigitStarted,
     DtmfEvent,
@@ -219,3 +222,35 @@ def test_sipp_capture_gives_one_digit(digit: str) -> None:
     assert [type(e) for e in events] == [DigitStarted, DigitEnded]
     assert {e.digit for e in events} == {digit}
     assert isinstance(events[1], DigitEnded) and events[1].end_seen
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 15), min_size=1, max_size=6), st.randoms())
+def test_loss_and_duplication_report_each_surviving_digit_once(digits: list[int], rnd: random.Random) -> None:
+    """Drop, duplicate and locally swap packets of several tones: every digit that left any packet is
+    started once and ended once, in order, and nothing is left running after the timeout."""
+    packets: list[RtpPacket] = []
+    for n, code in enumerate(digits):
+        packets += tone(1 + 10 * n, 8000 + 1600 * n, code)
+    mangled: list[RtpPacket] = []
+    for packet in packets:
+        roll = rnd.random()
+        if roll < 0.3:
+            continue
+        mangled.append(packet)
+        if roll > 0.85:
+            mangled.append(packet)
+    for i in range(len(mangled) - 1):
+        if rnd.random() < 0.1 and mangled[i].timestamp == mangled[i + 1].timestamp:
+            mangled[i], mangled[i + 1] = mangled[i + 1], mangled[i]
+    receiver = DtmfReceiver()
+    events = run(receiver, mangled)
+    events += receiver.handle_timer(1e9)
+    surviving = list(dict.fromkeys(p.timestamp for p in mangled))
+    started = [e for e in events if isinstance(e, DigitStarted)]
+    ended = [e for e in events if isinstance(e, DigitEnded)]
+    assert [e.timestamp for e in started] == surviving
+    assert [e.timestamp for e in ended] == surviving
+    assert [e.digit for e in started] == [DIGITS[digits[(ts - 8000) // 1600]] for ts in surviving]
+    # started and ended strictly alternate
+    assert [type(e) for e in events] == [DigitStarted, DigitEnded] * len(surviving)
