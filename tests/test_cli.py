@@ -13,7 +13,6 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from waterline import bootstrap
 from waterline.adapters.db.engine import create_engine, create_session_factory
 from waterline.adapters.db.migrations import current_revision, head_revision
 from waterline.adapters.db.users import UserRepository
@@ -132,13 +131,24 @@ def test_serve_rejects_bad_address(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "invalid configuration" in result.output
 
 
-def test_import_customers_without_importer_says_so(tmp_path: Path) -> None:
-    if bootstrap.optional_module(bootstrap.IMPORTER_MODULE) is not None:
-        pytest.skip("the importer exists; its own tests cover the command")
-    csv = tmp_path / "c.csv"
-    csv.write_text("name,phone\n", encoding="utf-8")
-    result = runner.invoke(app, ["import", "customers", str(csv), "--data-dir", str(tmp_path)])
-    assert result.exit_code == 1 and "not available" in result.output
+def test_import_customers_reports_bad_rows_and_is_idempotent(tmp_path: Path) -> None:
+    csv = tmp_path / "customers.csv"
+    csv.write_text("姓名,电话\n张三,13912345678\n李四,12345\n", encoding="utf-8")
+    args = ["import", "customers", str(csv), "--data-dir", str(tmp_path)]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 1, first.output  # one bad row: good rows imported, status says "read me"
+    assert "1 created" in first.output and "line 3" in first.output
+    second = runner.invoke(app, args)
+    assert "0 created" in second.output and "1 already present" in second.output
+
+
+def test_import_customers_unreadable_file(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.csv"
+    junk.write_text("no header here\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", "customers", str(junk), "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "缺少" in result.output and "missing required column" in result.output
+    assert "Traceback" not in result.output
 
 
 def _free_port() -> int:

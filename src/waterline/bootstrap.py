@@ -25,10 +25,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from waterline.adapters.db.engine import create_engine, create_session_factory
 from waterline.adapters.db.migrations import upgrade
+from waterline.adapters.db.orm import start_mappers
+from waterline.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from waterline.adapters.db.users import UserRepository, default_hasher
-from waterline.config import Settings
+from waterline.adapters.sms.log import LogSmsSender
+from waterline.config import ConfigError, DispatchMode, Settings
 from waterline.domain.outbox import RetryPolicy
 from waterline.domain.users import Role
+from waterline.services.bus import MessageBus
+from waterline.services.context import Dependencies, ServiceSettings
 from waterline.services.outbox import DEFAULT_BATCH, DeliveryReport, deliver_due
 from waterline.services.ports import Clock, SmsSender, UnitOfWork
 from waterline.web.app import create_app
@@ -123,13 +128,35 @@ def load_demo_data(store: Store, settings: Settings) -> str:
     module = optional_module(DEMO_MODULE)
     if module is None:
         return "演示业务数据模块尚未提供 / demo business data module not available yet (only demo users)"
-    module.load_demo_data(store.session_factory)
-    return "已载入陕西演示数据 / Shaanxi demo data loaded"
+    summary = module.load_demo_data(store.session_factory)
+    return f"已载入陕西演示数据 / Shaanxi demo data loaded: {summary}"
 
 
-def build_app(settings: Settings, store: Store, *, hasher: PasswordHasher | None = None) -> FastAPI:
-    """The web app wired to ``store``; ``settings`` must carry a usable secret (``with_secret``)."""
-    services = AppServices(session_factory=store.session_factory, hasher=hasher or default_hasher())
+def build_app(
+    settings: Settings,
+    store: Store,
+    *,
+    hasher: PasswordHasher | None = None,
+    sender: SmsSender | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """The web app wired to ``store``, with the bus and the outbox worker.
+
+    ``settings`` must carry a usable secret (``with_secret``); ``sender`` defaults to the
+    configured SMS gateway, ``clock`` to the system clock.
+    """
+    clock = clock or SystemClock()
+    uows = uow_factory(store)
+    worker = outbox_worker(
+        uows, sender or sms_sender(settings), clock, interval=settings.sms.outbox_interval_seconds
+    )
+    services = AppServices(
+        session_factory=store.session_factory,
+        hasher=hasher or default_hasher(),
+        bus=build_bus(store, settings, clock),
+        uow_factory=uows,
+        background=(worker,),
+    )
     return create_app(settings, services)
 
 
@@ -295,7 +322,33 @@ def outbox_worker(
     return job
 
 
-def uow_factory(store: Store, settings: Settings) -> Callable[[], Any]:
-    """A factory of units of work on ``store`` for the service layer and the importer."""
-    # TODO(engineer E): return the SQLAlchemy unit of work once the business store lands.
-    raise NotImplementedError("the SQLAlchemy unit of work is not available yet")
+def uow_factory(store: Store) -> Callable[[], UnitOfWork]:
+    """A factory of SQLAlchemy units of work on ``store`` (service layer, importer, queries)."""
+    # Map the domain classes now: objects the importer or a handler creates before the first unit of
+    # work is opened would otherwise lack SQLAlchemy's instrumentation.
+    start_mappers()
+
+    def make() -> UnitOfWork:
+        return SqlAlchemyUnitOfWork(store.session_factory)
+
+    return make
+
+
+def service_settings(settings: Settings) -> ServiceSettings:
+    """The business settings the handlers follow, from the app settings."""
+    return ServiceSettings(auto_dispatch=settings.dispatch.mode is DispatchMode.AUTO)
+
+
+def build_bus(store: Store, settings: Settings, clock: Clock) -> MessageBus:
+    """The message bus on ``store``."""
+    return MessageBus(uow_factory(store), Dependencies(clock=clock, settings=service_settings(settings)))
+
+
+def sms_sender(settings: Settings) -> SmsSender:
+    """The configured SMS gateway; raise ConfigError for an unknown one."""
+    if settings.sms.sender == "log":
+        return LogSmsSender(settings.data_dir)
+    raise ConfigError(
+        f"未知的短信网关 {settings.sms.sender!r}（可选：log）/ "
+        f"unknown SMS sender {settings.sms.sender!r} (one of: log)"
+    )

@@ -242,10 +242,15 @@ def import_customers(
     settings = _settings(data_dir=data_dir, db=db)
     store = _open_store(settings)
     try:
-        report = importer.import_customers(file, bootstrap.uow_factory(store, settings))
+        report = importer.import_customers(file, bootstrap.uow_factory(store))
+    except importer.FileProblem as exc:
+        raise _fail(f"{exc.message_zh} / {exc.message_en}") from None
     finally:
         store.close()
     typer.echo(str(report))
+    if not report.ok:
+        # The good rows are imported; a non-zero status still tells scripts to read the report.
+        raise typer.Exit(1)
 
 
 def main() -> None:
