@@ -851,3 +851,13 @@ def test_bye_before_ack_stops_the_2xx_retransmission() -> None:
     oks_before = wire.lines(5070).count("SIP/2.0 200 OK")
     wire.run_until(40.0)
     assert wire.lines(5070).count("SIP/2.0 200 OK") == oks_before
+
+
+def test_ipv6_host_is_bracketed_in_via_and_contact() -> None:
+    a = Endpoint(EndpointConfig(host="::1", port=5060), rng=random.Random(1))
+    a.dial("sip:*43@[::1]:5070", "sip:alice@[::1]", ("::1", 5070), OFFER, 0.0)
+    [(data, addr, _t)] = a.datagrams_to_send(0.0)
+    invite = parse_message(data)
+    assert addr == ("::1", 5070)
+    assert invite.top_via.host == "[::1]" and invite.top_via.port == 5060
+    assert str(invite.contacts[0].uri) == "sip:[::1]:5060"

@@ -253,6 +253,10 @@ class Endpoint:
         self._trunk_cache: dict[str, bool] = {}
         methods = sorted(IMPLEMENTED if registrar is not None else IMPLEMENTED - {"REGISTER"})
         self._allow = ", ".join(methods)
+        host = self.config.host
+        # an IPv6 literal needs brackets in Via and Contact (§25.1 IPv6reference)
+        host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        self._hostport = f"{host}:{self.config.port}"
         self._allowed = frozenset(methods)
 
     # ------------------------------------------------------------------ the driver API
@@ -1236,14 +1240,12 @@ class Endpoint:
         return tx.dest if tx is not None else leg.peer
 
     def _via(self, transport: str, branch: str | None = None) -> str:
-        cfg = self.config
         branch = branch or self._new_branch()
-        return f"SIP/2.0/{transport.upper()} {cfg.host}:{cfg.port};branch={branch};rport"
+        return f"SIP/2.0/{transport.upper()} {self._hostport};branch={branch};rport"
 
     def _contact(self, transport: str) -> str:
-        cfg = self.config
         suffix = "" if transport == "udp" else f";transport={transport}"
-        return f"<sip:{cfg.host}:{cfg.port}{suffix}>"
+        return f"<sip:{self._hostport}{suffix}>"
 
     def _new_tag(self) -> str:
         return f"{self.rng.getrandbits(64):016x}"
