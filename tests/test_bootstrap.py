@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -17,8 +18,10 @@ from fakes import FakeClock, FakeSmsSender, FakeStore, FakeUnitOfWork
 from waterline import bootstrap
 from waterline.adapters.db.migrations import current_revision, head_revision
 from waterline.adapters.db.users import UserRepository
-from waterline.config import Settings
+from waterline.adapters.sms.log import LogSmsSender
+from waterline.config import ConfigError, Settings
 from waterline.domain.outbox import OutboxMessage
+from waterline.services.bus import MessageBus
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
@@ -159,3 +162,30 @@ def test_outbox_worker_survives_a_failing_store() -> None:
 
 def test_system_clock_is_aware_utc() -> None:
     assert bootstrap.SystemClock().now().tzinfo is UTC
+
+
+def test_build_app_wires_bus_and_units_of_work(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    store = bootstrap.open_store(settings)
+    try:
+        web = bootstrap.build_app(settings, store, hasher=FAST, sender=FakeSmsSender(), clock=FakeClock())
+        services = web.state.services
+        assert isinstance(services.bus, MessageBus)
+        assert services.bus.deps.settings.auto_dispatch is True
+        with services.uow_factory() as uow:
+            assert uow.products.all() == []
+        assert len(services.background) == 1
+    finally:
+        store.close()
+
+
+def test_dispatch_mode_reaches_the_handlers(tmp_path: Path) -> None:
+    manual = Settings(data_dir=tmp_path, dispatch={"mode": "manual"})
+    assert bootstrap.service_settings(manual).auto_dispatch is False
+    assert bootstrap.service_settings(Settings(data_dir=tmp_path)).auto_dispatch is True
+
+
+def test_unknown_sms_sender_is_a_config_error(tmp_path: Path) -> None:
+    assert isinstance(bootstrap.sms_sender(Settings(data_dir=tmp_path)), LogSmsSender)
+    with pytest.raises(ConfigError, match="unknown SMS sender"):
+        bootstrap.sms_sender(Settings(data_dir=tmp_path, sms={"sender": "aliyun-typo"}))
