@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs and starts what the test suite needs beyond the Python packages:
-# SIPp (Debian sip-tester) for the telephony tests, and a running PostgreSQL on 127.0.0.1:5432.
+# SIPp (Debian sip-tester) for the telephony tests, espeak-ng and sox for prompts and TTS, and a running PostgreSQL on 127.0.0.1:5432.
 set -euo pipefail
 
 need=()
 command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+command -v sox >/dev/null 2>&1 || need+=(sox)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
     export DEBIAN_FRONTEND=noninteractive
