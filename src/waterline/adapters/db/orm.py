@@ -422,8 +422,9 @@ def start_mappers() -> None:
             "addresses": relationship(
                 Address, cascade="all, delete-orphan", lazy="selectin", order_by=addresses_table.c.id
             ),
+            # joined: a to-one row rides along in the customer's query instead of costing a round trip
             "enterprise": relationship(
-                EnterpriseAccount, cascade="all, delete-orphan", lazy="selectin", uselist=False
+                EnterpriseAccount, cascade="all, delete-orphan", lazy="joined", uselist=False
             ),
             "preferences": composite(
                 Preferences, c.usual_product_id, c.usual_quantity, c.window_start, c.window_end

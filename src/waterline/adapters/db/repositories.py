@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, exists, func, insert, or_, select
+from sqlalchemy import Select, and_, bindparam, exists, func, insert, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -90,6 +91,53 @@ class _Repository:
         flush_or_conflict(self.session)
 
 
+# The screen-pop path runs these on every incoming call: build them once (bound parameters) instead
+# of re-assembling the statement objects per call, which costs more than the SQL itself on SQLite.
+
+
+@cache
+def _find_by_phone() -> Select[Any]:
+    owner = select(customer_phones_table.c.customer_id).where(
+        customer_phones_table.c.number == bindparam("phone")
+    )
+    return select(Customer).where(customers_table.c.id == owner.scalar_subquery())
+
+
+@cache
+def _latest_ticket_entries() -> Select[Any]:
+    t = ticket_entries_table.c
+    latest = (
+        select(t.product_id, t.station_key, func.max(t.seq).label("seq"))
+        .where(t.customer_id == bindparam("customer_id"))
+        .group_by(t.product_id, t.station_key)
+        .subquery()
+    )
+    return (
+        select(ticket_entries_table)
+        .join(
+            latest,
+            and_(
+                t.product_id == latest.c.product_id,
+                t.station_key == latest.c.station_key,
+                t.seq == latest.c.seq,
+            ),
+        )
+        .where(t.customer_id == bindparam("customer_id"))
+        .order_by(t.product_id, t.station_key)
+    )
+
+
+@cache
+def _recent_orders() -> Select[Any]:
+    o = orders_table.c
+    return (
+        select(Order)
+        .where(o.customer_id == bindparam("customer_id"))
+        .order_by(o.placed_at.desc(), o.id.desc())
+        .limit(bindparam("limit"))
+    )
+
+
 class SqlAlchemyCustomerRepository(_Repository):
     """Customers with phones, addresses and enterprise terms (eagerly loaded)."""
 
@@ -104,9 +152,7 @@ class SqlAlchemyCustomerRepository(_Repository):
 
     def find_by_phone(self, phone: str) -> Customer | None:
         """The customer owning this canonical phone (one unique-index probe), or None."""
-        owner = select(customer_phones_table.c.customer_id).where(customer_phones_table.c.number == phone)
-        stmt = select(Customer).where(customers_table.c.id == owner.scalar_subquery())
-        return self.session.scalars(stmt).first()
+        return self.session.scalars(_find_by_phone(), {"phone": phone}).first()
 
     def search(
         self, *, q: str | None = None, phone: str | None = None, limit: int = 50, offset: int = 0
@@ -233,7 +279,7 @@ class SqlAlchemyOrderRepository(_Repository):
 
     def recent_for_customer(self, customer_id: int, limit: int = 5) -> list[Order]:
         """The customer's last ``limit`` orders, newest first (served by ix_orders_customer_placed)."""
-        return self.search(OrderFilter(customer_id=customer_id, limit=limit))
+        return list(self.session.scalars(_recent_orders(), {"customer_id": customer_id, "limit": limit}))
 
 
 def _ticket_entry(row: RowMapping) -> TicketEntry:
@@ -290,27 +336,8 @@ class SqlAlchemyTicketRepository(_Repository):
 
     def accounts(self, customer_id: int) -> list[TicketAccount]:
         """Every account of the customer that has entries, ordered by (product_id, station_id or 0)."""
-        t = ticket_entries_table.c
-        latest = (
-            select(t.product_id, t.station_key, func.max(t.seq).label("seq"))
-            .where(t.customer_id == customer_id)
-            .group_by(t.product_id, t.station_key)
-            .subquery()
-        )
-        stmt = (
-            select(ticket_entries_table)
-            .join(
-                latest,
-                and_(
-                    t.product_id == latest.c.product_id,
-                    t.station_key == latest.c.station_key,
-                    t.seq == latest.c.seq,
-                ),
-            )
-            .where(t.customer_id == customer_id)
-            .order_by(t.product_id, t.station_key)
-        )
-        return [_account_from(row) for row in self.session.execute(stmt).mappings()]
+        rows = self.session.execute(_latest_ticket_entries(), {"customer_id": customer_id}).mappings()
+        return [_account_from(row) for row in rows]
 
     def append(self, entry: TicketEntry) -> TicketEntry:
         """Insert one entry and return it with its id; ``Conflict`` when its (account, seq) exists."""
