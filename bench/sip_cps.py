@@ -4,7 +4,8 @@ For each event loop (stock asyncio, then uvloop) it starts ``python -m waterline
 loopback port and ramps SIPp's built-in ``uac`` scenario against the ``*43`` echo extension in bounded
 runs (``-m rate*duration``, ``-timeout``), one run per rate. Per run it prints SIPp's successful and
 failed calls and retransmissions, and the server's CPU (from /proc/<pid>/stat deltas, % of one core)
-and RSS; at the end, per loop, the highest rate with zero failed calls and zero retransmissions.
+(and per successful call, in µs: the figure least disturbed by other load on a shared machine) and
+RSS; at the end, per loop, the highest rate with zero failed calls and zero retransmissions.
 
     .venv/bin/python bench/sip_cps.py                      # default ramp, 10 s runs
     .venv/bin/python bench/sip_cps.py --rates 1000,2000 --duration 5 --loops uvloop
@@ -26,7 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-DEFAULT_RATES = "500,1000,2000,3000,4000,5000,6000,7000,8000"
+HEADER = (
+    f"{'loop':8} {'rate':>6} {'calls':>7} {'ok':>7} {'failed':>6} {'retrans':>7} "
+    f"{'achieved/s':>10} {'cpu %':>6} {'us/call':>7} {'rss MB':>7} {'sipp rc':>7}"
+)
+DEFAULT_RATES = "500,1000,1500,2000,2500,3000,4000,5000,6000,7000,8000"
 
 
 @dataclass
@@ -41,8 +46,17 @@ class Run:
     retransmissions: int
     elapsed: float
     cpu_percent: float
+    cpu_us_per_call: float
     rss_mb: float
     sipp_rc: int
+
+    def row(self) -> str:
+        """One line of the table (columns as in :data:`HEADER`)."""
+        return (
+            f"{self.loop:8} {self.rate:>6} {self.attempted:>7} {self.successful:>7} {self.failed:>6} "
+            f"{self.retransmissions:>7} {self.successful / self.elapsed:>10.0f} {self.cpu_percent:>6.1f} "
+            f"{self.cpu_us_per_call:>7.0f} {self.rss_mb:>7.1f} {self.sipp_rc:>7}"
+        )
 
     @property
     def clean(self) -> bool:
@@ -170,7 +184,8 @@ def run_rate(loop: str, process: subprocess.Popen[bytes], port: int, rate: int, 
     return Run(
         loop=loop, rate=rate, attempted=calls, successful=count("SuccessfulCall(C)"),
         failed=count("FailedCall(C)"), retransmissions=count("Retransmissions(C)"), elapsed=elapsed,
-        cpu_percent=100.0 * cpu / elapsed, rss_mb=rss_mb(process.pid), sipp_rc=completed.returncode,
+        cpu_percent=100.0 * cpu / elapsed, cpu_us_per_call=1e6 * cpu / max(1, count("SuccessfulCall(C)")),
+        rss_mb=rss_mb(process.pid), sipp_rc=completed.returncode,
     )
 
 
@@ -186,21 +201,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pause", type=float, default=2.0, help="seconds between runs")
     args = parser.parse_args(argv)
     rates = [int(r) for r in args.rates.split(",") if r.strip()]
-    header = (f"{'loop':8} {'rate':>6} {'calls':>7} {'ok':>7} {'failed':>6} {'retrans':>7} "
-              f"{'achieved/s':>10} {'cpu %':>6} {'rss MB':>7} {'sipp rc':>7}")
     best: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="sip-cps-") as tmp:
         workdir = Path(tmp)
-        print(header, flush=True)
+        print(HEADER, flush=True)
         for loop in [name.strip() for name in args.loops.split(",") if name.strip()]:
             process, port = start_server(loop, workdir)
             unclean = 0
             try:
                 for rate in rates:
                     run = run_rate(loop, process, port, rate, args.duration, workdir)
-                    print(f"{run.loop:8} {run.rate:>6} {run.attempted:>7} {run.successful:>7} "
-                          f"{run.failed:>6} {run.retransmissions:>7} {run.successful / run.elapsed:>10.0f} "
-                          f"{run.cpu_percent:>6.1f} {run.rss_mb:>7.1f} {run.sipp_rc:>7}", flush=True)
+                    print(run.row(), flush=True)
                     if run.clean:
                         best[loop] = max(best.get(loop, 0), rate)
                     else:

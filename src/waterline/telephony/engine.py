@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import logging
 import os
 import random
@@ -44,6 +45,7 @@ DIGEST_ALGORITHMS = ("MD5", "SHA-256")
 only MD5, and a phone that fails the first challenge never registers. RFC 8760 clients can still
 answer the SHA-256 one."""
 FLUSH_INTERVAL = 0.5
+GC_THRESHOLD = 50_000
 
 
 def choose_loop(requested: str | None) -> str:
@@ -122,8 +124,23 @@ def run_engine(settings: Settings) -> None:
     if settings.sip.listen is None:
         raise ValueError("run_engine needs settings.sip.listen (HOST:PORT)")
     kind = choose_loop(os.environ.get(LOOP_ENV))
+    tune_gc()
     with asyncio.Runner(loop_factory=_loop_factory(kind)) as runner:
         runner.run(serve(settings, loop_kind=kind))
+
+
+def tune_gc() -> None:
+    """Keep the cyclic garbage collector from stalling SIP for hundreds of milliseconds.
+
+    At thousands of calls/s the endpoint holds ~10^5 live objects (transactions wait 32 s in their
+    completed states, §17); with the default thresholds a full collection walks all of them every
+    couple of seconds and pauses the loop for up to ~0.4 s, long enough for every client's 500 ms
+    retransmission timer to fire at once. Objects alive now (modules, settings) are frozen out of
+    collection, and young collections run ~70x less often, so older generations fill more slowly.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 20, 100)
 
 
 async def serve(
