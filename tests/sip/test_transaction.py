@@ -321,3 +321,52 @@ def test_timer_heap_skips_stale_entries() -> None:
     assert owner.heap.earliest() == 0.5
     tx.receive_response(reply(req, 180), 0.1)  # cancels A and B, starts C
     assert owner.heap.earliest() == pytest.approx(180.1)
+
+
+def test_server_transaction_lets_the_request_go_after_the_final_response() -> None:
+    owner = FakeOwner()
+    req = request("BYE", to_tag="b2")
+    tx = ServerTransaction(req, server_key(req), DEST, "udp", owner)
+    tx.user_data = "leg"
+    assert tx.request is req
+    tx.respond(reply(req, 200), 0.0)
+    assert tx.final_sent and tx.last_status == 200
+    assert tx.user_data is None
+    with pytest.raises(LocalProtocolError):
+        _ = tx.request
+    tx.receive_request(req, 0.1)  # a retransmission is still answered from the kept bytes
+    assert owner.start_lines() == ["SIP/2.0 200 OK"] * 2
+
+
+class _Alarm:
+    """A minimal Timed object."""
+
+    def __init__(self, deadline: float | None) -> None:
+        self.deadline = deadline
+        self.fired: list[float] = []
+
+    def handle_timer(self, now: float) -> None:
+        self.fired.append(now)
+        self.deadline = None
+
+
+def test_timer_heap_does_not_keep_forgotten_objects_alive() -> None:
+    heap = TimerHeap()
+    kept = _Alarm(10.0)
+    forgotten = _Alarm(5.0)
+    heap.schedule(kept)
+    heap.schedule(forgotten)
+    del forgotten  # e.g. a call that ended with a session timer far in the future
+    assert heap.earliest() == 10.0
+    due = heap.pop_due(20.0)
+    assert due == [kept]
+
+
+def test_timer_heap_returns_each_object_once_and_in_deadline_order() -> None:
+    heap = TimerHeap()
+    first, second = _Alarm(1.0), _Alarm(2.0)
+    heap.schedule(second)
+    heap.schedule(first)
+    heap.schedule(first)  # scheduled twice at the same deadline
+    assert heap.pop_due(3.0) == [first, second]
+    assert heap.earliest() is None

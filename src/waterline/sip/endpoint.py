@@ -24,7 +24,7 @@ from waterline.sip.dialog import Dialog, DialogState, SessionTimer, uac_session_
 from waterline.sip.errors import LocalProtocolError, RemoteProtocolError
 from waterline.sip.headers import Headers, Via
 from waterline.sip.info import InfoError, parse_dtmf_info
-from waterline.sip.message import Request, Response, error_response, make_response, parse_message
+from waterline.sip.message import REASONS, Request, Response, error_response, make_response, parse_message
 from waterline.sip.policy import AuthDecision, EdgePolicy, Verdict
 from waterline.sip.registrar import Registrar
 from waterline.sip.sdp import SdpError, is_on_hold, parse_sdp
@@ -142,6 +142,7 @@ class Leg:
         "session_headers",
         "cancel_tx",
         "_deadline",
+        "__weakref__",
     )
 
     def __init__(self, endpoint: Endpoint, call: str, *, is_uas: bool, invite: Request, peer: Address,
@@ -298,7 +299,7 @@ class Endpoint:
         """Everything queued for transmission: (data, destination address, transport)."""
         if self._trying:
             for tx in self._trying:
-                if tx.last_response is None and tx.state is State.PROCEEDING:
+                if tx.last_status is None and tx.state is State.PROCEEDING:
                     tx.respond(make_response(tx.request, 100), now)
             self._trying.clear()
         out = self._out
@@ -529,11 +530,9 @@ class Endpoint:
         if isinstance(tx, ServerTransaction):
             if self._server_txs.get(tx.key) is tx:
                 del self._server_txs[tx.key]
-            if tx.kind is Kind.INVITE_SERVER:
-                request = tx.request
-                merge = (request.call_id, request.from_.tag or "", request.cseq.seq)
-                if self._pending_invites.get(merge) == tx.key:
-                    del self._pending_invites[merge]
+            merge = tx.merge_key
+            if merge is not None and self._pending_invites.get(merge) == tx.key:
+                del self._pending_invites[merge]
         elif self._client_txs.get(tx.key) is tx:
             del self._client_txs[tx.key]
 
@@ -640,7 +639,7 @@ class Endpoint:
             return self._refuse(tx, request, 501, addr, transport, now)
         if method == "CANCEL":
             return False
-        if self._looped(request, tx.key):
+        if self._looped(request, tx):
             return self._refuse(tx, request, 482, addr, transport, now)
         required = request.headers.get_all("Require")
         if required:
@@ -679,15 +678,16 @@ class Endpoint:
             return Verdict.ACCEPT
         return Verdict.CHALLENGE if self.authenticator is not None else Verdict.REFUSE
 
-    def _looped(self, request: Request, key: TransactionKey) -> bool:
+    def _looped(self, request: Request, tx: ServerTransaction) -> bool:
         # §8.2.2.2 merged request: same Call-ID, From tag and CSeq as a pending INVITE, other branch
         if request.method != "INVITE" or request.to.tag is not None:
             return False
         merge = (request.call_id, request.from_.tag or "", request.cseq.seq)
         pending = self._pending_invites.get(merge)
-        if pending is not None and pending != key:
+        if pending is not None and pending != tx.key:
             return True
-        self._pending_invites[merge] = key
+        self._pending_invites[merge] = tx.key
+        tx.merge_key = merge
         return False
 
     def _acceptable_body(self, request: Request) -> bool:
@@ -1075,7 +1075,7 @@ class Endpoint:
 
     def _start_ok_retransmission(self, leg: Leg, tx: ServerTransaction, now: float) -> None:
         leg.ok_bytes = tx.last_response_bytes
-        leg.ok_cseq = tx.request.cseq.seq
+        leg.ok_cseq = tx.cseq_seq
         t1 = self.config.timers.t1
         if not is_reliable(leg.transport):
             leg.ok_interval = t1
@@ -1155,8 +1155,8 @@ class Endpoint:
                 now: float, *, extra: tuple[tuple[str, str], ...] = ()) -> bool:
         self.stats.refused += 1
         self._respond(tx, request, status, now, extra=extra)
-        self._events.append(ev.RequestRefused(request.method, status, tx.last_response.reason
-                                              if tx.last_response else "", addr, transport))
+        reason = REASONS.get(status, "")
+        self._events.append(ev.RequestRefused(request.method, status, reason, addr, transport))
         return True
 
     def _reply_error(self, request: Request, addr: Address, transport: str, status: int, reason: str | None,
@@ -1164,7 +1164,7 @@ class Endpoint:
         # answer through the request's transaction if one was already created, so it is not left mute
         try:
             tx = self._server_txs.get(server_key(request))
-            if tx is not None and tx.request is request and not tx.final_sent:
+            if tx is not None and not tx.final_sent and tx.request is request:
                 self._respond(tx, request, status, now, reason=reason)
                 return
         except (RemoteProtocolError, LocalProtocolError):

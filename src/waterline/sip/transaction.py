@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import heapq
+import weakref
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -295,6 +296,7 @@ class Transaction:
         "_intervals",
         "_deadline",
         "user_data",
+        "__weakref__",
     )
 
     def __init__(
@@ -505,9 +507,15 @@ class ClientTransaction(Transaction):
 
 
 class ServerTransaction(Transaction):
-    """An INVITE or non-INVITE server transaction, created when a new request arrives."""
+    """An INVITE or non-INVITE server transaction, created when a new request arrives.
 
-    __slots__ = ("request", "last_response", "_last_bytes")
+    Once the final response is sent the transaction keeps only what absorbing retransmissions needs
+    (key, destination, the response bytes): the request, the response object and ``user_data`` are let
+    go. At thousands of calls per second, transactions linger 32 s in Completed/Accepted, and holding
+    every parsed message that long would cost gigabytes and slow the garbage collector.
+    """
+
+    __slots__ = ("_request", "method", "cseq_seq", "merge_key", "last_status", "_last_bytes")
 
     def __init__(
         self,
@@ -528,9 +536,20 @@ class ServerTransaction(Transaction):
             owner,
             config or TimerConfig(),
         )
-        self.request = request
-        self.last_response: Response | None = None
+        self._request: Request | None = request
+        self.method = request.method
+        self.cseq_seq = request.cseq.seq
+        # §8.2.2.2 merged-request identity, kept for the TU after the request itself is released
+        self.merge_key: tuple[str, str, int] | None = None
+        self.last_status: int | None = None
         self._last_bytes: bytes | None = None
+
+    @property
+    def request(self) -> Request:
+        """The request that created the transaction; gone once the final response was sent."""
+        if self._request is None:
+            raise LocalProtocolError("the request is released once a final response has been sent")
+        return self._request
 
     def respond(self, response: Response, now: float) -> None:
         """Send the TU's response through the state machine.
@@ -545,6 +564,9 @@ class ServerTransaction(Transaction):
         else:
             event = Input.SEND_FINAL
         self._feed(event, now, response)
+        if status >= 200:
+            self._request = None
+            self.user_data = None
         self._update_deadline()
 
     def receive_request(self, request: Request, now: float) -> None:
@@ -560,13 +582,13 @@ class ServerTransaction(Transaction):
     @property
     def final_sent(self) -> bool:
         """Whether a final response has been sent."""
-        return self.last_response is not None and self.last_response.status >= 200
+        return self.last_status is not None and self.last_status >= 200
 
     def _act(self, action: Act, now: float, message: Request | Response | None) -> None:
         owner = self.owner
         if action is Act.SEND_RESPONSE:
             assert isinstance(message, Response)
-            self.last_response = message
+            self.last_status = message.status
             self._last_bytes = message.to_bytes()
             owner.transmit(self._last_bytes, self.dest, self.transport)
         elif action is Act.RESEND_RESPONSE:
@@ -612,31 +634,33 @@ class TimerHeap:
     """One heap for all timers of an endpoint, with lazy removal.
 
     ``schedule(obj)`` is called whenever ``obj.deadline`` may have changed; stale entries are skipped when
-    they reach the top, so cancelling a timer costs nothing.
+    they reach the top, so cancelling a timer costs nothing. Entries hold weak references: a call that
+    ended with a session timer 15 minutes away must not stay in memory until then.
     """
 
     __slots__ = ("_heap", "_counter")
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Timed]] = []
+        self._heap: list[tuple[float, int, weakref.ref[Timed]]] = []
         self._counter = 0
 
     def __len__(self) -> int:
         return len(self._heap)
 
     def schedule(self, obj: Timed) -> None:
-        """Make sure ``obj`` is woken at its current deadline."""
+        """Make sure ``obj`` is woken at its current deadline (``obj`` must support weak references)."""
         deadline = obj.deadline
         if deadline is not None:
             self._counter += 1
-            heapq.heappush(self._heap, (deadline, self._counter, obj))
+            heapq.heappush(self._heap, (deadline, self._counter, weakref.ref(obj)))
 
     def earliest(self) -> float | None:
         """The earliest live deadline, dropping stale entries on the way."""
         heap = self._heap
         while heap:
-            when, _, obj = heap[0]
-            if obj.deadline == when:
+            when, _, ref = heap[0]
+            obj = ref()
+            if obj is not None and obj.deadline == when:
                 return when
             heapq.heappop(heap)
         return None
@@ -647,8 +671,9 @@ class TimerHeap:
         due: list[Timed] = []
         seen: set[int] = set()
         while heap and heap[0][0] <= now:
-            when, _, obj = heapq.heappop(heap)
-            if obj.deadline == when and id(obj) not in seen:
+            when, _, ref = heapq.heappop(heap)
+            obj = ref()
+            if obj is not None and obj.deadline == when and id(obj) not in seen:
                 seen.add(id(obj))
                 due.append(obj)
         return due
