@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from openpyxl import Workbook
+from sqlalchemy.orm import Session, sessionmaker
 
 from fakes import FakeStore
+from waterline.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from waterline.adapters.importer import import_customers
 from waterline.domain.customers import Tier
+from waterline.services.ports import UnitOfWork
 
 HEADER = "姓名,电话,城市,区县,地址,楼层,电梯,等级,标签,备注\n"
 GOOD_AND_BAD = (
@@ -195,3 +198,22 @@ def test_a_file_that_is_not_really_xlsx_is_a_file_problem(tmp_path: Path) -> Non
     report = import_customers(path, FakeStore().uow)
 
     assert report.problems[0].line == 0 and report.created == 0
+
+
+def test_import_into_the_real_store_is_idempotent(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    def uow_factory() -> UnitOfWork:
+        return SqlAlchemyUnitOfWork(session_factory)
+
+    path = _write(tmp_path, GOOD_AND_BAD)
+    first = import_customers(path, uow_factory, batch_size=2)
+    second = import_customers(path, uow_factory, batch_size=2)
+
+    assert (first.created, first.failed) == (3, 5)
+    assert (second.created, second.existing, second.failed) == (0, 3, 5)
+    with uow_factory() as uow:
+        found = uow.customers.find_by_phone("02988881234")
+        assert found is not None and found.name == "钱七"
+        assert found.addresses[0].district == "秦都区"
+        assert len(uow.customers.search(limit=100)) == 3
