@@ -861,3 +861,33 @@ def test_ipv6_host_is_bracketed_in_via_and_contact() -> None:
     assert addr == ("::1", 5070)
     assert invite.top_via.host == "[::1]" and invite.top_via.port == 5060
     assert str(invite.contacts[0].uri) == "sip:[::1]:5060"
+
+
+def _bye_to_b(from_value: str, to_value: str, call_id: str) -> bytes:
+    return (
+        "BYE sip:127.0.0.1:5070 SIP/2.0\r\n"
+        "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKhandmade\r\n"
+        f"From: {from_value}\r\nTo: {to_value}\r\nCall-ID: {call_id}\r\nCSeq: 9 BYE\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def test_dialog_tags_are_found_in_every_spelling_of_from_and_to() -> None:
+    wire, a, b = Wire.pair()
+    call, callee = established(wire, a, b)
+    invite = next(p.message for p in wire.log if p.first_line.startswith("INVITE"))
+    caller_tag = invite.from_.tag
+    # a quoted display name hiding ">" and ";tag=", and the To in addr-spec form with its tag
+    from_value = f'"x>y;tag=bad" <sip:alice@127.0.0.1>;tag={caller_tag}'
+    to_value = f"sip:*43@127.0.0.1:5070;TAG={callee}"
+    b.receive_datagram(_bye_to_b(from_value, to_value, invite.call_id), ("127.0.0.1", 5060), 1.0)
+    assert [r.status for r in responses(b)] == [200]
+    assert b.next_event() == ev.CallEnded(callee, "remote-bye")
+
+
+def test_in_dialog_request_without_from_gets_400() -> None:
+    b = peer_endpoint()
+    bye = raw("BYE", to_tag="t").replace(b"From: <sip:peer@127.0.0.1:5080>;tag=p1\r\n", b"")
+    b.receive_datagram(bye, PEER, 0.0)
+    [response] = responses(b)
+    assert response.status == 400

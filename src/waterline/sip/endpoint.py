@@ -217,9 +217,35 @@ def _reply(
 ) -> Response:
     """``make_response`` with our To tag added from the already parsed To (no second parse of it)."""
     response = make_response(request, status, reason, body=body, content_type=content_type)
-    if tag is not None and status != 100 and request.to.tag is None:
+    if tag is not None and status != 100 and _tag(request, "To") is None:
         response.headers.set("To", f"{request.headers.get('To')};tag={tag}")
     return response
+
+
+def _tag(message: Request, name: str) -> str | None:
+    """The tag of the From or To header, read without parsing the URI.
+
+    ACK, BYE and INFO are most of the traffic and need only the tags to find their dialog (measured:
+    10-15% of the UAS path). Values with a quoted display name, where a ``>`` or ``;`` may hide, take
+    the full name-addr parse.
+    """
+    value = message.headers.get(name)
+    if value is None or '"' in value:
+        address = message.from_ if name == "From" else message.to  # raises for a missing header
+        return address.tag
+    gt = value.rfind(">")
+    if gt >= 0:
+        params = value[gt + 1 :]
+    else:
+        semi = value.find(";")  # addr-spec form: parameters after the URI belong to the header (§20.10)
+        params = value[semi:] if semi >= 0 else ""
+    if "tag" not in params.lower():
+        return None
+    for item in params.split(";"):
+        key, _, tag = item.partition("=")
+        if key.strip().lower() == "tag":
+            return tag.strip() or None
+    return None
 
 
 def _uri_address(uri: SipUri) -> Address:
@@ -538,7 +564,7 @@ class Endpoint:
 
     def transaction_ack(self, tx: ServerTransaction, ack: Request, now: float) -> None:
         """An ACK with the INVITE's own branch reached an Accepted transaction (TransactionOwner)."""
-        self._handle_dialog_ack(ack, now)
+        self._handle_dialog_ack(ack, _tag(ack, "To"), _tag(ack, "From") or "", now)
 
     def transaction_timeout(self, tx: Transaction, now: float) -> None:
         """Timer B, C, F or H fired (TransactionOwner)."""
@@ -586,9 +612,13 @@ class Endpoint:
     def _handle_request(self, request: Request, addr: Address, transport: str, now: float) -> None:
         try:
             # the headers every request needs; Contact is parsed later, only where a dialog needs it
-            _ = request.vias, request.from_, request.to, request.call_id, request.max_forwards
+            _ = request.vias, request.call_id, request.max_forwards
             if request.cseq.method != request.method:
                 raise RemoteProtocolError("CSeq method does not match request method")
+            to_tag = _tag(request, "To")
+            from_tag = _tag(request, "From") or ""
+            if to_tag is None:
+                _ = request.from_, request.to  # a new call or registration: both go into events
         except RemoteProtocolError as exc:
             self.stats.bad_requests += 1
             self._reply_stateless(request, addr, transport, exc.status, exc.reason)
@@ -604,18 +634,17 @@ class Endpoint:
             return
         method = request.method
         if method == "ACK":
-            self._handle_dialog_ack(request, now)
+            self._handle_dialog_ack(request, to_tag, from_tag, now)
             return
         tx = ServerTransaction(request, key, dest, transport, self, self.config.timers)
         self._server_txs[key] = tx
-        refusal = self._screen(request, tx, addr, transport, now)
+        refusal = self._screen(request, tx, to_tag, addr, transport, now)
         if refusal:
             return
-        to_tag = request.to.tag
         if method == "CANCEL":
             self._handle_cancel(request, tx, key, now)
         elif to_tag is not None:
-            self._handle_in_dialog(request, tx, to_tag, now)
+            self._handle_in_dialog(request, tx, to_tag, from_tag, now)
         elif method == "INVITE":
             self._handle_invite(request, tx, addr, transport, now)
         elif method == "OPTIONS":
@@ -626,8 +655,8 @@ class Endpoint:
             # BYE, INFO, UPDATE outside any dialog
             self._respond(tx, request, 481, now)
 
-    def _screen(self, request: Request, tx: ServerTransaction, addr: Address, transport: str,
-                now: float) -> bool:
+    def _screen(self, request: Request, tx: ServerTransaction, to_tag: str | None, addr: Address,
+                transport: str, now: float) -> bool:
         """§8.2 checks in order (method, headers, content, policy); True when a refusal was sent."""
         method = request.method
         max_forwards = request.max_forwards
@@ -639,7 +668,7 @@ class Endpoint:
             return self._refuse(tx, request, 501, addr, transport, now)
         if method == "CANCEL":
             return False
-        if self._looped(request, tx):
+        if to_tag is None and self._looped(request, tx):
             return self._refuse(tx, request, 482, addr, transport, now)
         required = request.headers.get_all("Require")
         if required:
@@ -650,7 +679,7 @@ class Endpoint:
         if request.body and not self._acceptable_body(request):
             accept = ", ".join(sorted(INFO_TYPES)) if method == "INFO" else SDP
             return self._refuse(tx, request, 415, addr, transport, now, extra=(("Accept", accept),))
-        if request.to.tag is not None:
+        if to_tag is not None:
             return False  # in-dialog requests are vouched for by the dialog they match (or get 481)
         verdict = self._verdict(method, addr[0])
         if verdict is Verdict.ACCEPT:
@@ -680,7 +709,7 @@ class Endpoint:
 
     def _looped(self, request: Request, tx: ServerTransaction) -> bool:
         # §8.2.2.2 merged request: same Call-ID, From tag and CSeq as a pending INVITE, other branch
-        if request.method != "INVITE" or request.to.tag is not None:
+        if request.method != "INVITE":
             return False
         merge = (request.call_id, request.from_.tag or "", request.cseq.seq)
         pending = self._pending_invites.get(merge)
@@ -759,8 +788,9 @@ class Endpoint:
         invite_tx.respond(_reply(invite_tx.request, 487, tag=leg.call), now)
         self._end(leg, "cancelled", 487)
 
-    def _handle_in_dialog(self, request: Request, tx: ServerTransaction, to_tag: str, now: float) -> None:
-        leg = self._dialogs.get((request.call_id, to_tag, request.from_.tag or ""))
+    def _handle_in_dialog(self, request: Request, tx: ServerTransaction, to_tag: str, from_tag: str,
+                          now: float) -> None:
+        leg = self._dialogs.get((request.call_id, to_tag, from_tag))
         method = request.method
         if leg is None or leg.dialog is None:
             self._respond(tx, request, 481, now)
@@ -876,9 +906,8 @@ class Endpoint:
         elif request.contacts or request.contact_is_wildcard:
             self._events.append(ev.Unregistered(aor, addr))
 
-    def _handle_dialog_ack(self, ack: Request, now: float) -> None:
-        to_tag = ack.to.tag
-        leg = self._dialogs.get((ack.call_id, to_tag, ack.from_.tag or "")) if to_tag else None
+    def _handle_dialog_ack(self, ack: Request, to_tag: str | None, from_tag: str, now: float) -> None:
+        leg = self._dialogs.get((ack.call_id, to_tag, from_tag)) if to_tag else None
         if leg is None or leg.ok_bytes is None or ack.cseq.seq != leg.ok_cseq:
             self.stats.stray_acks += 1
             return
@@ -1145,7 +1174,7 @@ class Endpoint:
 
     def _respond(self, tx: ServerTransaction, request: Request, status: int, now: float, *,
                  reason: str | None = None, extra: tuple[tuple[str, str], ...] = ()) -> None:
-        to_tag = None if request.to.tag is not None or status == 100 else self._new_tag()
+        to_tag = None if status == 100 or _tag(request, "To") is not None else self._new_tag()
         response = _reply(request, status, reason, tag=to_tag)
         for name, value in extra:
             response.headers.add(name, value)
