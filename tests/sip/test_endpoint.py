@@ -891,3 +891,28 @@ def test_in_dialog_request_without_from_gets_400() -> None:
     b.receive_datagram(bye, PEER, 0.0)
     [response] = responses(b)
     assert response.status == 400
+
+
+def test_display_name_with_quotes_is_escaped() -> None:
+    a = make_endpoint(5060, 1)
+    a.dial(TARGET, ALICE, B, OFFER, 0.0, from_display='陕西 "送水"')
+    [(data, _addr, _t)] = a.datagrams_to_send(0.0)
+    assert parse_message(data).from_.display_name == '陕西 "送水"'
+
+
+def test_reinvite_before_the_answer_gets_500_with_retry_after() -> None:
+    wire, a, b = Wire.pair()
+    a.dial(TARGET, ALICE, B, OFFER, 0.0)
+    wire.flush()
+    callee = incoming(wire).call
+    b.ring(callee, 0.0)
+    wire.flush()
+    ringing = next(p.message for p in wire.log if p.first_line.startswith("SIP/2.0 180"))
+    invite = next(p.message for p in wire.log if p.first_line.startswith("INVITE"))
+    early = invite.to_bytes().replace(b"CSeq: 1 INVITE", b"CSeq: 2 INVITE")
+    early = early.replace(b"To: <sip:*43@127.0.0.1:5070>", f"To: {ringing.headers.get('To')}".encode())
+    early = early.replace(b"branch=z9hG4bK", b"branch=z9hG4bKearly")
+    b.receive_datagram(early, ("127.0.0.1", 5060), 0.5)
+    [response] = responses(b)
+    assert response.status == 500
+    assert response.headers.get("Retry-After") is not None

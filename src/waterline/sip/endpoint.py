@@ -22,7 +22,7 @@ from waterline.sip import events as ev
 from waterline.sip.auth import AuthError, answer_challenge, choose_challenge, make_cnonce
 from waterline.sip.dialog import Dialog, DialogState, SessionTimer, uac_session_timer, uas_session_timer
 from waterline.sip.errors import LocalProtocolError, RemoteProtocolError
-from waterline.sip.headers import Headers, Via
+from waterline.sip.headers import Headers, Via, quote
 from waterline.sip.info import InfoError, parse_dtmf_info
 from waterline.sip.message import REASONS, Request, Response, error_response, make_response, parse_message
 from waterline.sip.policy import AuthDecision, EdgePolicy, Verdict
@@ -505,7 +505,7 @@ class Endpoint:
         """
         tag = self._new_tag()
         uri = parse_uri(target)
-        display = f'"{from_display}" ' if from_display else ""
+        display = f"{quote(from_display)} " if from_display else ""
         h = Headers()
         h.add("Via", self._via(transport))
         h.add("Max-Forwards", "70")
@@ -818,6 +818,10 @@ class Endpoint:
             self._respond(tx, request, 405, now, extra=(("Allow", self._allow),))
 
     def _handle_reoffer(self, leg: Leg, request: Request, tx: ServerTransaction, now: float) -> None:
+        if request.method == "INVITE" and leg.state is LegState.INCOMING:
+            # §14.2: a second INVITE before we answered the first one
+            self._respond(tx, request, 500, now, extra=(("Retry-After", str(self.rng.randint(0, 10))),))
+            return
         if leg.reinvite_tx is not None:
             self._respond(tx, request, 491, now)  # glare (§14.2)
             return
