@@ -916,3 +916,23 @@ def test_reinvite_before_the_answer_gets_500_with_retry_after() -> None:
     [response] = responses(b)
     assert response.status == 500
     assert response.headers.get("Retry-After") is not None
+
+
+def test_uas_refresher_refreshes_with_reinvite_naming_itself_uac_of_the_refresh() -> None:
+    a = make_endpoint(5060, 1, session_expires=None)
+    b = make_endpoint(5070, 2)
+    wire = Wire({5060: a, 5070: b})
+    # the caller asks for a short session and leaves refreshing to the callee
+    invite_headers = (("Session-Expires", "120;refresher=uas"),)
+    a_call = a.dial(TARGET, ALICE, B, OFFER, 0.0, headers=invite_headers)
+    wire.flush()
+    callee = incoming(wire).call
+    b.answer(callee, ANSWER, 0.0)
+    wire.flush()
+    wire.run_until(130.0)
+    refreshes = [p.message for p in wire.log
+                 if p.src == 5070 and p.first_line.startswith(("UPDATE", "INVITE"))]
+    assert len(refreshes) == 2  # at 60 s and 120 s
+    assert all(m.headers.get("Session-Expires") == "120;refresher=uac" for m in refreshes)
+    assert a.legs() == b.legs() == 1
+    assert not [e for e in wire.events(5060) if isinstance(e, ev.CallEnded) and e.call == a_call]

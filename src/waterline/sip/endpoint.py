@@ -1124,14 +1124,19 @@ class Endpoint:
 
     def _send_refresh(self, leg: Leg, now: float) -> None:
         assert leg.session is not None
-        extra = (("Session-Expires", f"{leg.session.interval};refresher={'uas' if leg.is_uas else 'uac'}"),)
+        # RFC 4028: "refresher" names a role in *this* transaction, where we are the UAC
+        extra = (("Session-Expires", f"{leg.session.interval};refresher=uac"), ("Supported", "timer"))
         if "UPDATE" in leg.remote_allow:
             self._send_in_dialog(leg, "UPDATE", now, extra=extra)
             self._start_session_timer(leg, now)
-        elif leg.reinvite_tx is None and leg.offer_tx is None:
+        elif leg.reinvite_tx is None and leg.offer_tx is None and leg.ok_bytes is None:
             leg.reinvite_tx = self._send_in_dialog(leg, "INVITE", now, body=leg.local_sdp or b"",
                                                    content_type=SDP, extra=extra)
             self._start_session_timer(leg, now)
+        else:
+            # an offer exchange is in flight: try again shortly rather than let the session lapse
+            leg.session_at = now + min(10.0, leg.session.interval / 10)
+            leg.update_deadline()
 
     # ------------------------------------------------------------------ sending helpers
 
