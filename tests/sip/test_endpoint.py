@@ -936,3 +936,18 @@ def test_uas_refresher_refreshes_with_reinvite_naming_itself_uac_of_the_refresh(
     assert all(m.headers.get("Session-Expires") == "120;refresher=uac" for m in refreshes)
     assert a.legs() == b.legs() == 1
     assert not [e for e in wire.events(5060) if isinstance(e, ev.CallEnded) and e.call == a_call]
+
+
+def test_a_peer_that_ignores_our_cancel_cannot_keep_the_call_forever() -> None:
+    wire, a, b = Wire.pair()
+    call = a.dial(TARGET, ALICE, B, OFFER, 0.0)
+    wire.flush()
+    b.ring(incoming(wire).call, 0.0)
+    wire.flush()
+    wire.drop = lambda packet: packet.first_line.startswith("SIP/2.0 487")  # the 487 never arrives
+    a.hangup(call, 1.0)
+    wire.run_until(400.0)
+    assert ev.CallEnded(call, "timeout", 408) in wire.events(5060)
+    assert a.legs() == 0
+    wire.run_until(500.0)
+    assert a.transactions() == 0

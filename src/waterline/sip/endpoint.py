@@ -1057,10 +1057,15 @@ class Endpoint:
     def _client_failure(self, leg: Leg, tx: Transaction, now: float, status: int, reason: str) -> None:
         if tx is leg.invite_tx:
             if tx.kind is Kind.INVITE_CLIENT and tx.state is State.PROCEEDING and status == 408:
-                # Timer C: give up ringing by cancelling; the 487 (or Timer F on the CANCEL) ends it
+                # Timer C: give up ringing by cancelling; the 487 (or Timer F on the CANCEL) ends it.
+                # If Timer C fires again after our CANCEL, the peer will never answer: stop waiting.
                 leg.cancel_pending = True
                 if leg.cancel_tx is None:
                     self._send_cancel(leg, now)
+                    return
+                tx.terminate()
+                self._end(leg, "timeout", 408)
+                self._forget(leg)
                 return
             if leg.state in (LegState.INCOMING, LegState.OUTGOING):
                 self._end(leg, reason, status)

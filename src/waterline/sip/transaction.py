@@ -139,8 +139,9 @@ TRANSITIONS: dict[tuple[Kind, State, Input], tuple[State, Actions]] = {
     (K.INVITE_CLIENT, S.PROCEEDING, In.RECV_1XX): (S.PROCEEDING, (Act.PASS_UP, Timer.C)),
     (K.INVITE_CLIENT, S.PROCEEDING, In.RECV_2XX): (S.ACCEPTED, (Act.PASS_UP, Timer.M)),
     (K.INVITE_CLIENT, S.PROCEEDING, In.RECV_FINAL): (S.COMPLETED, (Act.SEND_ACK, Act.PASS_UP, Timer.D)),
-    # Timer C: the TU is told and is expected to CANCEL; the transaction waits for the 487.
-    (K.INVITE_CLIENT, S.PROCEEDING, In.TIMEOUT_C): (S.PROCEEDING, (Act.REPORT_TIMEOUT,)),
+    # Timer C: the TU is told and is expected to CANCEL; the transaction waits for the 487, and tells
+    # the TU again every Timer C so a peer that never answers the CANCEL cannot keep it forever.
+    (K.INVITE_CLIENT, S.PROCEEDING, In.TIMEOUT_C): (S.PROCEEDING, (Act.REPORT_TIMEOUT, Timer.C)),
     (K.INVITE_CLIENT, S.PROCEEDING, In.TRANSPORT_ERROR): (S.TERMINATED, (Act.REPORT_TRANSPORT_ERROR,)),
     (K.INVITE_CLIENT, S.COMPLETED, In.RECV_FINAL): (S.COMPLETED, (Act.SEND_ACK,)),
     (K.INVITE_CLIENT, S.COMPLETED, In.RECV_1XX): (S.COMPLETED, ()),
