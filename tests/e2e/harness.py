@@ -124,10 +124,10 @@ class SipServer:
         """What the engine wrote to stderr so far."""
         return self.stderr_path.read_text(encoding="utf-8", errors="replace")
 
-    def stop(self, timeout: float = 10.0) -> int:
-        """SIGTERM, wait, SIGKILL if it did not stop; returns the exit code."""
+    def stop(self, timeout: float = 10.0, signum: int = signal.SIGTERM) -> int:
+        """Send ``signum`` (SIGTERM), wait, SIGKILL if it did not stop; returns the exit code."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signum)
             try:
                 return self.process.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -137,18 +137,24 @@ class SipServer:
         return int(self.process.returncode)
 
 
-def start_server(data_dir: Path, env: dict[str, str] | None = None, startup: float = 15.0) -> SipServer:
-    """Start ``python -m waterline.telephony`` on a free loopback port and wait until it answers OPTIONS."""
+def start_server(
+    data_dir: Path, env: dict[str, str] | None = None, startup: float = 15.0, command: list[str] | None = None
+) -> SipServer:
+    """Start the engine on a free loopback port and wait until it answers OPTIONS.
+
+    By default ``python -m waterline.telephony``; ``command`` replaces that (the port is appended as
+    ``--sip 127.0.0.1:<port>``, the data dir as ``--data-dir``), e.g. to go through ``waterline serve``.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     stderr_path = data_dir / "engine.stderr"
     full_env = {**os.environ, **(env or {})}
+    base = command or [sys.executable, "-m", "waterline.telephony"]
     with stderr_path.open("wb") as stderr:
-        # stderr goes to a file, not a pipe: a pipe nobody reads fills up and blocks the server.
-        command = [sys.executable, "-m", "waterline.telephony", "--sip", f"127.0.0.1:{port}"]
+        # Output goes to a file, not a pipe: a pipe nobody reads fills up and blocks the server.
         process = subprocess.Popen(
-            [*command, "--data-dir", str(data_dir)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, env=full_env,
+            [*base, "--sip", f"127.0.0.1:{port}", "--data-dir", str(data_dir)],
+            stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, env=full_env,
         )
     server = SipServer(process, "127.0.0.1", port, data_dir, stderr_path)
     deadline = time.monotonic() + startup
