@@ -951,3 +951,13 @@ def test_a_peer_that_ignores_our_cancel_cannot_keep_the_call_forever() -> None:
     assert a.legs() == 0
     wire.run_until(500.0)
     assert a.transactions() == 0
+
+
+def test_incoming_call_carries_the_asserted_identity() -> None:
+    b = peer_endpoint()
+    extra = "Content-Type: application/sdp\r\nP-Asserted-Identity: <tel:+8613800000000>\r\n"
+    b.receive_datagram(raw("INVITE", body=OFFER, extra=extra), PEER, 0.0)
+    event = b.next_event()
+    assert isinstance(event, ev.IncomingCall)
+    assert event.asserted_identity == "<tel:+8613800000000>"
+    assert event.from_uri == "sip:peer@127.0.0.1:5080"

@@ -772,6 +772,7 @@ class Endpoint:
                 source=addr,
                 transport=transport,
                 authenticated_user=user,
+                asserted_identity=request.headers.get("P-Asserted-Identity"),
             )
         )
 

@@ -29,6 +29,8 @@ class IncomingCall:
     source: Address
     transport: str
     authenticated_user: str | None = None  # set when the caller passed digest authentication
+    # raw P-Asserted-Identity (RFC 3325): carriers put the network-verified caller number here
+    asserted_identity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
