@@ -961,3 +961,14 @@ def test_incoming_call_carries_the_asserted_identity() -> None:
     assert isinstance(event, ev.IncomingCall)
     assert event.asserted_identity == "<tel:+8613800000000>"
     assert event.from_uri == "sip:peer@127.0.0.1:5080"
+
+
+def test_refused_invite_from_an_untrusted_source_is_answered_once_not_retransmitted() -> None:
+    b = Endpoint(EndpointConfig(port=5070, policy=EdgePolicy(trust_loopback=False)), rng=random.Random(3))
+    scanner = ("198.51.100.66", 5060)
+    b.receive_datagram(raw("INVITE", body=OFFER, extra="Content-Type: application/sdp\r\n"), scanner, 0.0)
+    assert [r.status for r in responses(b)] == [403]
+    for t in (0.5, 1.5, 3.5, 7.5, 40.0):
+        b.handle_timer(t)
+        assert b.datagrams_to_send(t) == []
+    assert b.transactions() == 0

@@ -691,8 +691,18 @@ class Endpoint:
                 return False
             if decision.challenge:
                 self._respond(tx, request, 401, now, extra=decision.challenge)
+                self._forget_untrusted(tx)
                 return True
-        return self._refuse(tx, request, 403, addr, transport, now)
+        self._refuse(tx, request, 403, addr, transport, now)
+        self._forget_untrusted(tx)
+        return True
+
+    def _forget_untrusted(self, tx: ServerTransaction) -> None:
+        # An INVITE server transaction would retransmit its 401/403 (Timer G) ten times to a source that
+        # may be spoofed: scanners would turn us into an amplifier. Answer once and forget; a real phone
+        # that lost the answer retransmits its INVITE and simply gets a fresh one.
+        if tx.kind is Kind.INVITE_SERVER:
+            tx.terminate()
 
     def _verdict(self, method: str, host: str) -> Verdict:
         policy = self.config.policy
