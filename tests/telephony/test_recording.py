@@ -1,0 +1,150 @@
+"""Stereo call recording: pure mixing, raw files per leg, WAV at hang-up, recovery after a crash."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from waterline.rtp.g711 import PCMA, PCMU
+from waterline.telephony.recording import (
+    CallRecorder,
+    mix_file,
+    mix_stereo,
+    recording_stem,
+    recover,
+    wav_header,
+)
+
+STARTED = dt.datetime(2025, 3, 15, 9, 30, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def _tone_frames(frames: int, freq: float = 440.0) -> list[np.ndarray]:
+    t = np.arange(frames * 160) / 8000
+    samples = (np.sin(2 * np.pi * freq * t) * 10000).astype(np.int16)
+    return [samples[i * 160:(i + 1) * 160] for i in range(frames)]
+
+
+def _read_stereo(path: Path) -> tuple[np.ndarray, int]:
+    with wave.open(str(path), "rb") as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (2, 2, 8000)
+        data = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
+        return data, wav.getnframes()
+
+
+def test_recording_stem_is_safe_and_unique() -> None:
+    assert recording_stem("a84b4c76e66710@pc33.example.com") == "a84b4c76e66710@pc33.example.com"
+    odd = recording_stem("../x/y z")
+    assert "/" not in odd and not odd.startswith(".")
+    assert recording_stem("a/b") != recording_stem("a:b")
+    assert recording_stem("")
+
+
+def test_wav_header_describes_stereo_pcm16(tmp_path: Path) -> None:
+    path = tmp_path / "h.wav"
+    path.write_bytes(wav_header(3) + bytes(12))
+    with wave.open(str(path), "rb") as wav:
+        layout = (wav.getnchannels(), wav.getsampwidth(), wav.getframerate(), wav.getnframes())
+    assert layout == (2, 2, 8000, 3)
+
+
+def test_mix_stereo_decodes_each_leg_into_its_channel_and_pads_with_silence() -> None:
+    tone = _tone_frames(1)[0]
+    left = PCMU.encode(tone)
+    right = PCMA.encode(tone[:100])
+    stereo = np.frombuffer(mix_stereo(left, PCMU, right, PCMA), dtype="<i2").reshape(-1, 2)
+    assert stereo.shape == (160, 2)
+    assert np.array_equal(stereo[:, 0], PCMU.decode(left))
+    assert np.array_equal(stereo[:100, 1], PCMA.decode(right))
+    assert np.all(np.abs(stereo[100:, 1]) <= 8)  # A-law silence decodes to +-8, not a click
+    assert mix_stereo(b"", PCMU, b"", PCMA) == b""
+
+
+def test_call_is_recorded_to_stereo_wav_and_raw_files_are_removed(tmp_path: Path) -> None:
+    recorder = CallRecorder(tmp_path, "call-1@host", STARTED, PCMA, PCMU)
+    day = tmp_path / "recordings" / "2025" / "03" / "15"
+    assert json.loads((day / "call-1@host.json").read_text())["a"] == {"codec": "PCMA"}
+    frames = _tone_frames(100)
+    for i, frame in enumerate(frames):
+        # the caller talks, with frame 10 lost (a gap); the other side is silent
+        recorder.tick(None if i == 10 else PCMA.encode(frame), PCMU.silence_frame())
+    index = recorder.finish()
+    assert index.path == day / "call-1@host.wav"
+    assert index.duration == pytest.approx(2.0)
+    assert index.size == index.path.stat().st_size == 44 + 16000 * 4
+    assert index.started_at == STARTED and index.call_id == "call-1@host"
+    assert sorted(p.name for p in day.iterdir()) == ["call-1@host.wav"]
+    stereo, count = _read_stereo(index.path)
+    assert count == 16000
+    caller = stereo[:, 0]
+    assert np.array_equal(caller[:1600], PCMA.decode(PCMA.encode(np.concatenate(frames[:10]))))
+    assert np.all(np.abs(caller[1600:1760]) <= 8)  # the lost frame became silence, not a shift
+    assert np.array_equal(caller[1760:1920], PCMA.decode(PCMA.encode(frames[11])))
+    assert np.abs(caller).max() > 9000
+    assert np.abs(stereo[:, 1]).max() == 0  # μ-law silence decodes to exactly 0
+    assert recorder.finish() is index
+
+
+def test_late_joining_leg_is_aligned_with_silence(tmp_path: Path) -> None:
+    recorder = CallRecorder(tmp_path, "late", STARTED, PCMU, PCMU)
+    tone = PCMU.encode(_tone_frames(1)[0])
+    for _ in range(50):
+        recorder.write_a(tone)  # caller hears the queue; no agent yet
+    recorder.align()
+    for _ in range(50):
+        recorder.tick(tone, tone)
+    stereo, count = _read_stereo(recorder.finish().path)
+    assert count == 16000
+    assert np.abs(stereo[:8000, 1]).max() == 0
+    assert np.abs(stereo[8000:, 1]).max() > 9000
+
+
+def test_long_call_is_mixed_in_chunks_without_seams(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.raw", tmp_path / "b.raw"
+    codes = (np.arange(8000 * 23) % 256).astype(np.uint8).tobytes()  # 23 s: three chunks, the last short
+    a.write_bytes(codes)
+    b.write_bytes(codes[: 8000 * 11])
+    frames = mix_file(a, PCMU, b, PCMA, tmp_path / "out.wav")
+    assert frames == 8000 * 23
+    stereo, _ = _read_stereo(tmp_path / "out.wav")
+    assert np.array_equal(stereo[:, 0], PCMU.decode(codes))
+    assert np.array_equal(stereo[: 8000 * 11, 1], PCMA.decode(codes[: 8000 * 11]))
+    assert np.all(np.abs(stereo[8000 * 11:, 1]) <= 8)
+
+
+def test_mix_file_with_a_missing_leg(tmp_path: Path) -> None:
+    (tmp_path / "a.raw").write_bytes(bytes([0x00]) * 320)
+    assert mix_file(tmp_path / "a.raw", PCMU, tmp_path / "none.raw", PCMU, tmp_path / "o.wav") == 320
+    assert mix_file(tmp_path / "x.raw", PCMU, tmp_path / "y.raw", PCMU, tmp_path / "e.wav") == 0
+    _, count = _read_stereo(tmp_path / "e.wav")
+    assert count == 0
+
+
+def test_recover_converts_leftovers_of_a_crash(tmp_path: Path) -> None:
+    crashed = CallRecorder(tmp_path, "crashed", STARTED, PCMA, PCMA)
+    running = CallRecorder(tmp_path, "running", STARTED, PCMA, PCMA)
+    for _ in range(25):
+        crashed.tick(PCMA.encode(_tone_frames(1)[0]), None)
+        running.tick(None, None)
+    crashed.flush()  # what the buffer had pushed to the OS before the process died
+    running.flush()
+    other_day = tmp_path / "recordings" / "2025" / "03" / "16"
+    other_day.mkdir(parents=True)
+    (other_day / "broken.json").write_text("{not json")
+
+    recovered = recover(tmp_path, active={"running"})
+    assert [r.call_id for r in recovered] == ["crashed"]
+    assert recovered[0].duration == pytest.approx(0.5)
+    assert recovered[0].started_at == STARTED
+    day = tmp_path / "recordings" / "2025" / "03" / "15"
+    assert not (day / "crashed.a.raw").exists() and not (day / "crashed.json").exists()
+    stereo, _ = _read_stereo(day / "crashed.wav")
+    assert np.abs(stereo[:, 0]).max() > 9000
+    assert (day / "running.a.raw").exists()  # an active call is not touched
+    assert (other_day / "broken.json").exists()  # unreadable: kept for a human
+    assert recover(tmp_path / "nowhere") == []
+    assert running.finish().duration == pytest.approx(0.5)
