@@ -972,3 +972,16 @@ def test_refused_invite_from_an_untrusted_source_is_answered_once_not_retransmit
         b.handle_timer(t)
         assert b.datagrams_to_send(t) == []
     assert b.transactions() == 0
+
+
+def test_lost_tcp_connection_ends_an_unanswered_incoming_call() -> None:
+    b = peer_endpoint()
+    tcp_invite = raw("INVITE", body=OFFER, extra="Content-Type: application/sdp\r\n").replace(b"UDP", b"TCP")
+    b.receive_datagram(tcp_invite, ("127.0.0.1", 40001), 0.0, "tcp")
+    call = b.next_event()
+    assert isinstance(call, ev.IncomingCall) and call.transport == "tcp"
+    b.connection_lost(("127.0.0.1", 40002), 0.1, "tcp")  # another connection: no effect
+    assert b.next_event() is None
+    b.connection_lost(("127.0.0.1", 40001), 0.2, "tcp")
+    assert b.next_event() == ev.CallEnded(call.call, "transport-error", 503)
+    assert b.transactions() == 0

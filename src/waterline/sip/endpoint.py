@@ -276,6 +276,8 @@ class Endpoint:
         self._legs: dict[str, Leg] = {}
         self._dialogs: dict[tuple[str, str, str], Leg] = {}
         self._pending_invites: dict[tuple[str, str, int], TransactionKey] = {}
+        # transactions per TCP connection, so a lost connection fails them without scanning everything
+        self._on_connection: dict[tuple[Address, str], dict[Transaction, None]] = {}
         self._timers = TimerHeap()
         self._trunk_cache: dict[str, bool] = {}
         methods = sorted(IMPLEMENTED if registrar is not None else IMPLEMENTED - {"REGISTER"})
@@ -350,10 +352,12 @@ class Endpoint:
 
     def connection_lost(self, addr: Address, now: float, transport: str = "tcp") -> None:
         """A TCP connection to ``addr`` closed (or a send to it failed): fail its transactions (§18.4)."""
-        txs: list[Transaction] = [
-            tx for tx in self._server_txs.values() if tx.dest == addr and tx.transport == transport
-        ]
-        txs.extend(tx for tx in self._client_txs.values() if tx.dest == addr and tx.transport == transport)
+        if is_reliable(transport):
+            txs = list(self._on_connection.pop((addr, transport), {}))
+        else:
+            # datagram transports are not indexed (the common case must stay cheap): scan
+            everything: list[Transaction] = [*self._server_txs.values(), *self._client_txs.values()]
+            txs = [tx for tx in everything if tx.dest == addr and tx.transport == transport]
         for tx in txs:
             tx.transport_error(now)
 
@@ -551,8 +555,17 @@ class Endpoint:
         """A transaction's deadline moved (TransactionOwner)."""
         self._timers.schedule(tx)
 
+    def _index_connection(self, tx: Transaction) -> None:
+        self._on_connection.setdefault((tx.dest, tx.transport), {})[tx] = None
+
     def transaction_terminated(self, tx: Transaction) -> None:
         """Forget a finished transaction (TransactionOwner)."""
+        if tx.reliable:
+            on_connection = self._on_connection.get((tx.dest, tx.transport))
+            if on_connection is not None:
+                on_connection.pop(tx, None)
+                if not on_connection:
+                    del self._on_connection[(tx.dest, tx.transport)]
         if isinstance(tx, ServerTransaction):
             if self._server_txs.get(tx.key) is tx:
                 del self._server_txs[tx.key]
@@ -638,6 +651,8 @@ class Endpoint:
             return
         tx = ServerTransaction(request, key, dest, transport, self, self.config.timers)
         self._server_txs[key] = tx
+        if tx.reliable:
+            self._index_connection(tx)
         refusal = self._screen(request, tx, to_tag, addr, transport, now)
         if refusal:
             return
@@ -1194,6 +1209,8 @@ class Endpoint:
         tx = ClientTransaction(request, dest, transport, self, self.config.timers)
         tx.user_data = leg
         self._client_txs[tx.key] = tx
+        if tx.reliable:
+            self._index_connection(tx)
         tx.start(now)
         return tx
 
