@@ -726,11 +726,7 @@ class Endpoint:
             if len(self._trunk_cache) > 10_000:
                 self._trunk_cache.clear()  # bounded: a scan from many addresses must not grow it forever
             trunk = self._trunk_cache[host] = policy.is_trunk(host)
-        if method in policy.always_authenticate:
-            return Verdict.CHALLENGE if self.authenticator is not None else Verdict.REFUSE
-        if trunk or method in policy.open_methods:
-            return Verdict.ACCEPT
-        return Verdict.CHALLENGE if self.authenticator is not None else Verdict.REFUSE
+        return policy.decide(method, trunk=trunk, can_authenticate=self.authenticator is not None)
 
     def _looped(self, request: Request, tx: ServerTransaction) -> bool:
         # §8.2.2.2 merged request: same Call-ID, From tag and CSeq as a pending INVITE, other branch

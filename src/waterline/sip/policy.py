@@ -63,9 +63,13 @@ class EdgePolicy:
         ``can_authenticate`` says whether a digest server is configured; without one every request
         that would be challenged is refused instead.
         """
+        return self.decide(method, trunk=self.is_trunk(source_host), can_authenticate=can_authenticate)
+
+    def decide(self, method: str, *, trunk: bool, can_authenticate: bool) -> Verdict:
+        """:meth:`check` for a caller that already knows whether the source is a trunk (and caches it)."""
         if method in self.always_authenticate:
             return Verdict.CHALLENGE if can_authenticate else Verdict.REFUSE
-        if method in self.open_methods or self.is_trunk(source_host):
+        if trunk or method in self.open_methods:
             return Verdict.ACCEPT
         return Verdict.CHALLENGE if can_authenticate else Verdict.REFUSE
 
