@@ -3,8 +3,7 @@
 A :class:`Dialog` holds the state two UAs share for one call: the identifiers (Call-ID and both tags),
 both CSeq spaces, the remote target from Contact and the route set from Record-Route. It builds the
 requests sent inside the dialog (BYE, re-INVITE, INFO, UPDATE, the ACK for a 2xx) and checks the ones that
-arrive. Via headers are the endpoint's business: requests come back without one and the endpoint adds its
-own with a fresh branch.
+arrive. The Via is the endpoint's business: it passes its own, with a fresh branch, to ``create_request``.
 """
 
 from __future__ import annotations
