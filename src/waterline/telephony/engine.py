@@ -45,7 +45,7 @@ DIGEST_ALGORITHMS = ("MD5", "SHA-256")
 only MD5, and a phone that fails the first challenge never registers. RFC 8760 clients can still
 answer the SHA-256 one."""
 FLUSH_INTERVAL = 0.5
-GC_THRESHOLD = 50_000
+GC_THRESHOLD = 20_000
 
 
 def choose_loop(requested: str | None) -> str:
@@ -136,7 +136,7 @@ def tune_gc() -> None:
     completed states, §17); with the default thresholds a full collection walks all of them every
     couple of seconds and pauses the loop for up to ~0.4 s, long enough for every client's 500 ms
     retransmission timer to fire at once. Objects alive now (modules, settings) are frozen out of
-    collection, and young collections run ~70x less often, so older generations fill more slowly.
+    collection, and young collections run ~30x less often, so older generations fill more slowly.
     """
     gc.collect()
     gc.freeze()
