@@ -140,3 +140,22 @@ def test_failed_outbound_connect_counts_the_dropped_messages() -> None:
         hub.close()
 
     asyncio.run(scenario())
+
+
+def test_connections_beyond_the_limit_are_closed() -> None:
+    async def scenario() -> None:
+        hub = Hub(EchoEndpoint(), lambda event, now: None, asyncio.get_running_loop())
+        driver = TcpDriver(hub, max_connections=1)
+        await driver.listen("127.0.0.1", 0)
+        first_reader, first_writer = await asyncio.open_connection(*driver.local_address)
+        first_writer.write(OPTIONS)
+        await _read_exactly(first_reader, len(OPTIONS) + 5)
+        second_reader, second_writer = await asyncio.open_connection(*driver.local_address)
+        assert await asyncio.wait_for(second_reader.read(), 5) == b""  # closed by the server
+        assert driver.refused_connections == 1 and driver.connection_count == 1
+        first_writer.close()
+        second_writer.close()
+        await driver.close()
+        hub.close()
+
+    asyncio.run(scenario())

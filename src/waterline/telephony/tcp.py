@@ -26,6 +26,8 @@ MAX_WRITE_BUFFER = 1024 * 1024
 """A peer that stops reading is disconnected before its backlog eats our memory."""
 MAX_PENDING = 64
 """Messages queued per address while an outbound connection is being opened."""
+MAX_CONNECTIONS = 10_000
+"""Open connections at most; more are closed at once so idle sockets cannot exhaust file descriptors."""
 
 
 class TcpConnection(asyncio.Protocol):
@@ -89,8 +91,15 @@ class TcpConnection(asyncio.Protocol):
 class TcpDriver:
     """Listens for SIP over TCP, keeps the address → connection map, sends the endpoint's TCP output."""
 
-    def __init__(self, hub: Hub, on_connection_lost: Callable[[Address], None] | None = None) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        on_connection_lost: Callable[[Address], None] | None = None,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
         self.hub = hub
+        self.max_connections = max_connections
+        self.refused_connections = 0
         self._on_connection_lost = on_connection_lost
         self._connections: dict[Address, TcpConnection] = {}
         self._pending: dict[Address, list[bytes]] = {}
@@ -106,7 +115,11 @@ class TcpDriver:
         return len(self._connections)
 
     def register(self, connection: TcpConnection) -> None:
-        """Called by a connection once it is up."""
+        """Called by a connection once it is up; closes it if the limit is reached."""
+        if len(self._connections) >= self.max_connections:
+            self.refused_connections += 1
+            connection.close()
+            return
         self._connections[connection.peer] = connection
         for data in self._pending.pop(connection.peer, ()):
             connection.write(data)
