@@ -253,3 +253,19 @@ def test_params_parser() -> None:
     assert parse_params("a=1;B;c = 3") == {"a": "1", "b": None, "c": "3"}
     with pytest.raises(RemoteProtocolError):
         parse_params("=1")
+
+
+def test_lookups_follow_every_change_after_an_indexed_read() -> None:
+    headers = Headers([("Via", "SIP/2.0/UDP a"), ("Call-ID", "x")])
+    assert headers.get("call-id") == "x"  # builds the lookup index
+    assert headers.get_all("Require") == []
+    headers.add("Require", "timer")
+    headers.set("Call-ID", "y")
+    headers.prepend("Via", "SIP/2.0/UDP b")
+    assert headers.get("i") == "y"
+    assert headers.get_all("Require") == ["timer"]
+    assert headers.get("Via") == "SIP/2.0/UDP b"
+    headers.remove("Call-ID")
+    assert headers.get("Call-ID") is None
+    assert headers.pop_first("Via") == "SIP/2.0/UDP b"
+    assert headers.get("Via") == "SIP/2.0/UDP a"

@@ -119,3 +119,15 @@ def test_address_of_record_ignores_port_params_and_host_case() -> None:
 def test_built_uri_serialises() -> None:
     uri = SipUri("sip", "*43", None, "127.0.0.1", 5060, {"transport": "udp"}, {})
     assert str(uri) == "sip:*43@127.0.0.1:5060;transport=udp"
+
+
+def test_a_repeated_uri_parses_to_independent_objects() -> None:
+    text = "sip:*43@127.0.0.1:5060;transport=udp?subject=x"
+    first = parse_uri(text)
+    first.params["transport"] = "tcp"
+    first.headers.clear()
+    second = parse_uri(text)
+    assert second.params == {"transport": "udp"}
+    assert second.headers == {"subject": "x"}
+    assert second == parse_uri(" " + text)
+    assert second is not parse_uri(text)

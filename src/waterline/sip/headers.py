@@ -430,33 +430,59 @@ def parse_cseq(value: str) -> CSeq:
 class Headers:
     """Ordered, case-insensitive multimap of raw header values under canonical names."""
 
-    __slots__ = ("_items", "_parsed")
+    __slots__ = ("_items", "_parsed", "_first")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = []
         self._parsed: dict[str, object] = {}
+        # name -> first value, built on the first lookup: a UAS looks up ~10 names per message, and
+        # most lookups (Require, Allow, Content-Encoding ...) are for names that are absent
+        self._first: dict[str, str] | None = None
         for name, value in items:
             self.add(name, value)
 
     @classmethod
-    def from_canonical(cls, items: list[tuple[str, str]]) -> Headers:
-        """Adopt ``items`` whose names are already canonical and values already checked (parser fast path)."""
+    def from_canonical(cls, items: list[tuple[str, str]], first: dict[str, str] | None = None) -> Headers:
+        """Adopt ``items`` whose names are already canonical and values already checked (parser fast path).
+
+        ``first`` may map each name to its first value when the caller built it while collecting ``items``.
+        """
         headers = cls.__new__(cls)
         headers._items = items
         headers._parsed = {}
+        headers._first = first
         return headers
+
+    def _index(self) -> dict[str, str]:
+        first: dict[str, str] = {}
+        for name, value in self._items:
+            if name not in first:
+                first[name] = value
+        self._first = first
+        return first
+
+    def _changed(self) -> None:
+        self._parsed.clear()
+        self._first = None
 
     def get(self, name: str) -> str | None:
         """The first raw value of ``name`` (a whole header line's value), or None."""
-        key = canonical_name(name)
-        for item_name, value in self._items:
-            if item_name == key:
-                return value
-        return None
+        first = self._first
+        if first is None:
+            first = self._index()
+        value = first.get(name)
+        if value is not None:
+            return value
+        return first.get(canonical_name(name))
 
     def get_all(self, name: str) -> list[str]:
         """All values of ``name``; list headers (Via, Contact, Route ...) are split at commas."""
         key = canonical_name(name)
+        first = self._first
+        if first is None:
+            first = self._index()
+        if key not in first:
+            return []
         values = [value for item_name, value in self._items if item_name == key]
         if key in LIST_HEADERS:
             split: list[str] = []
@@ -468,12 +494,12 @@ class Headers:
     def add(self, name: str, value: str) -> None:
         """Append a header line."""
         self._items.append((canonical_name(name), _checked_value(value)))
-        self._parsed.clear()
+        self._changed()
 
     def prepend(self, name: str, value: str) -> None:
         """Insert a header line before every other line (a new top Via, a Record-Route)."""
         self._items.insert(0, (canonical_name(name), _checked_value(value)))
-        self._parsed.clear()
+        self._changed()
 
     def set(self, name: str, value: str) -> None:
         """Replace every line of ``name`` by one line, at the position of the first one."""
@@ -491,13 +517,13 @@ class Headers:
         if not replaced:
             kept.append((key, value))
         self._items = kept
-        self._parsed.clear()
+        self._changed()
 
     def remove(self, name: str) -> None:
         """Remove every line of ``name``."""
         key = canonical_name(name)
         self._items = [item for item in self._items if item[0] != key]
-        self._parsed.clear()
+        self._changed()
 
     def pop_first(self, name: str) -> str | None:
         """Remove and return the first comma-separated value of a list header (top Via, top Route)."""
@@ -509,7 +535,7 @@ class Headers:
                     del self._items[index]
                 else:
                     self._items[index] = (key, ", ".join(values[1:]))
-                self._parsed.clear()
+                self._changed()
                 return values[0] if values else None
         return None
 

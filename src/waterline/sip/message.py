@@ -300,6 +300,7 @@ def _unfold(lines: list[str]) -> list[str]:
 
 def _parse_header_lines(lines: list[str], bare_cr: bool) -> tuple[Headers, RemoteProtocolError | None]:
     items: list[tuple[str, str]] = []
+    first: dict[str, str] = {}
     error: RemoteProtocolError | None = None
     for index in range(1, len(lines)):
         line = lines[index]
@@ -323,7 +324,9 @@ def _parse_header_lines(lines: list[str], bare_cr: bool) -> tuple[Headers, Remot
             error = error or RemoteProtocolError("Control character in header value")
             continue
         items.append((canonical, value))
-    return Headers.from_canonical(items), error
+        if canonical not in first:
+            first[canonical] = value
+    return Headers.from_canonical(items, first), error
 
 
 def parse_message(data: bytes) -> Request | Response:

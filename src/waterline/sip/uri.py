@@ -117,11 +117,32 @@ class SipUri:
         return f"{self.scheme}:{escape(self.user, _USER_SAFE)}@{self.host.lower()}"
 
 
+# URI text -> its parse. The same few URIs recur on every call (the Request-URI of the 400 number,
+# our own Contact in every in-dialog request, a trunk's From): parsing each once saves ~3 µs a time.
+_MEMO: dict[str, SipUri] = {}
+_MEMO_LIMIT = 4096
+
+
 def parse_uri(text: str) -> SipUri:
     """Parse a ``sip:``, ``sips:`` or ``tel:`` URI.
 
     Raises RemoteProtocolError (416 for an unknown scheme, 400 for bad syntax).
     """
+    known = _MEMO.get(text)
+    if known is not None:
+        # a copy: callers own the result and may change it
+        return SipUri(known.scheme, known.user, known.password, known.host, known.port,
+                      dict(known.params) if known.params else {},
+                      dict(known.headers) if known.headers else {})
+    uri = _parse_uri(text)
+    if len(_MEMO) >= _MEMO_LIMIT:
+        _MEMO.clear()  # bounded: a peer sending ever new URIs only costs the parses it would anyway
+    _MEMO[text] = SipUri(uri.scheme, uri.user, uri.password, uri.host, uri.port, dict(uri.params),
+                         dict(uri.headers))
+    return uri
+
+
+def _parse_uri(text: str) -> SipUri:
     text = text.strip()
     colon = text.find(":")
     if colon <= 0:
