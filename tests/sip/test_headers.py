@@ -269,3 +269,15 @@ def test_lookups_follow_every_change_after_an_indexed_read() -> None:
     assert headers.get("Call-ID") is None
     assert headers.pop_first("Via") == "SIP/2.0/UDP b"
     assert headers.get("Via") == "SIP/2.0/UDP a"
+
+
+def test_vias_with_the_same_sent_by_stay_independent() -> None:
+    first = parse_via("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport")[0]
+    first.params["received"] = "192.0.2.1"
+    second = parse_via("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK2")[0]
+    assert (second.transport, second.host, second.port) == ("UDP", "10.0.0.1", 5060)
+    assert second.params == {"branch": "z9hG4bK2"}
+    with pytest.raises(RemoteProtocolError):
+        parse_via("SIP/2.0/UDP 10.0.0.1:5060;rport=99999")
+    with pytest.raises(RemoteProtocolError):
+        parse_via("SIP/2.0/UDP 10.0.0.1:99999;branch=z9hG4bK3")

@@ -408,3 +408,27 @@ def test_mixed_line_endings_are_tolerated() -> None:
     request = _request(b"BYE sip:a@b SIP/2.0\r\nCall-ID: x\nCSeq: 1 BYE\r\n\r\n")
     assert request.call_id == "x"
     assert request.cseq == CSeq(1, "BYE")
+
+
+def test_tags_are_read_without_a_full_parse_and_agree_with_it() -> None:
+    cases = {
+        "Bob <sip:bob@example.com>;tag=a1": "a1",
+        "sip:bob@example.com;tag=b2": "b2",
+        '"Bob; <the tag=no>" <sip:bob@example.com;tag=uri-param>;TAG=c3': "c3",
+        "<sip:bob@example.com;tag=uri-param>": None,
+        "sip:bob@example.com": None,
+    }
+    for value, tag in cases.items():
+        request = _request(INVITE)
+        request.headers.set("To", value)
+        request.headers.set("From", value)
+        assert request.to_tag == tag == request.to.tag
+        assert request.from_tag == tag == request.from_.tag
+
+
+def test_response_tags_a_quoted_to_only_when_it_has_no_tag() -> None:
+    request = _request(INVITE)
+    request.headers.set("To", '"A;tag=x" <sip:a@b>')
+    assert make_response(request, 200, to_tag="t1").to.tag == "t1"
+    request.headers.set("To", '"A" <sip:a@b>;tag=t0')
+    assert make_response(request, 200, to_tag="t1").to.tag == "t0"

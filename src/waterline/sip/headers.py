@@ -285,7 +285,30 @@ def parse_via(value: str) -> list[Via]:
     return vias
 
 
+# "SIP/2.0/UDP host:port" -> (transport, host, port). A peer writes the same sent-by on every request
+# (only the branch changes), and this part costs more than half of a Via parse.
+_SENT_BY: dict[str, tuple[str, str, int | None]] = {}
+_SENT_BY_LIMIT = 4096
+
+
 def _parse_one_via(text: str) -> Via:
+    semi = text.find(";")
+    head = text if semi < 0 else text[:semi]
+    sent = _SENT_BY.get(head)
+    if sent is None:
+        sent = _parse_sent_by(head)
+        if len(_SENT_BY) >= _SENT_BY_LIMIT:
+            _SENT_BY.clear()  # bounded: a flood of distinct hosts only costs the parses it would anyway
+        _SENT_BY[head] = sent
+    transport, host, port = sent
+    params = {} if semi < 0 else parse_params(text[semi + 1 :])
+    if "rport" in params and params["rport"] is not None:
+        parse_port(params["rport"] or "")
+    return Via(transport, host, port, params)
+
+
+def _parse_sent_by(text: str) -> tuple[str, str, int | None]:
+    """The sent-protocol and sent-by of a Via entry (everything before its parameters)."""
     first = text.find("/")
     second = text.find("/", first + 1) if first >= 0 else -1
     if second < 0:
@@ -303,13 +326,8 @@ def _parse_one_via(text: str) -> Via:
     rest = rest[i:]
     if not rest or rest[0] not in " \t":
         raise RemoteProtocolError("Malformed Via")
-    semi = rest.find(";")
-    sent_by = (rest if semi < 0 else rest[:semi]).strip()
-    params = {} if semi < 0 else parse_params(rest[semi + 1 :])
-    host, port = _split_host_port(sent_by)
-    if "rport" in params and params["rport"] is not None:
-        parse_port(params["rport"] or "")
-    return Via(transport, host, port, params)
+    host, port = _split_host_port(rest.strip())
+    return transport, host, port
 
 
 def _split_host_port(text: str) -> tuple[str, int | None]:

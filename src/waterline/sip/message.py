@@ -128,6 +128,22 @@ class _Accessors:
         return self.headers.cached("to", lambda: parse_name_addr(self._required("To")))
 
     @property
+    def to_tag(self) -> str | None:
+        """The To tag, read without parsing the URI (raises RemoteProtocolError when To is missing)."""
+        return self.headers.cached("to_tag", self._build_to_tag)
+
+    def _build_to_tag(self) -> str | None:
+        return _header_tag(self, "To")
+
+    @property
+    def from_tag(self) -> str | None:
+        """The From tag, read without parsing the URI (raises RemoteProtocolError when From is missing)."""
+        return self.headers.cached("from_tag", self._build_from_tag)
+
+    def _build_from_tag(self) -> str | None:
+        return _header_tag(self, "From")
+
+    @property
     def call_id(self) -> str:
         """The Call-ID value."""
         return self.headers.cached("call_id", self._build_call_id)
@@ -192,6 +208,29 @@ class _Accessors:
     def validate(self) -> None:
         """Parse the mandatory headers (Via, From, To, Call-ID, CSeq); raise RemoteProtocolError if bad."""
         _ = self.vias, self.from_, self.to, self.call_id, self.cseq, self.max_forwards, self.contacts
+
+
+def _header_tag(message: _Accessors, name: str) -> str | None:
+    # ACK, BYE and INFO are most of the traffic and need only the tags to find their dialog (measured:
+    # 10-15% of the UAS path). Values with a quoted display name, where a ``>`` or ``;`` may hide, take
+    # the full name-addr parse.
+    value = message.headers.get(name)
+    if value is None or '"' in value:
+        address = message.from_ if name == "From" else message.to  # raises for a missing header
+        return address.tag
+    gt = value.rfind(">")
+    if gt >= 0:
+        params = value[gt + 1 :]
+    else:
+        semi = value.find(";")  # addr-spec form: parameters after the URI belong to the header (§20.10)
+        params = value[semi:] if semi >= 0 else ""
+    if "tag" not in params.lower():
+        return None
+    for item in params.split(";"):
+        key, _, tag = item.partition("=")
+        if key.strip().lower() == "tag":
+            return tag.strip() or None
+    return None
 
 
 def _body_bytes(headers: Headers, body: bytes, start_line: str) -> bytes:
@@ -390,25 +429,26 @@ def _parse_request_line(line: str, headers: Headers, body: bytes) -> Request:
 _COPIED = ("Via", "From", "To", "Call-ID", "CSeq")
 
 
-def _response_headers(source: Headers, status: int, to_tag: str | None) -> Headers:
+def _response_headers(source: Headers, status: int, add_tag: str | None) -> Headers:
+    """The headers a response copies from its request (§8.2.6.2), with ``add_tag`` appended to To."""
     items: list[tuple[str, str]] = []
+    first: dict[str, str] = {}
     for name, value in source.items():
-        if name == "To" and to_tag is not None and status != 100:
-            value = _with_tag(value, to_tag)
         if name in _COPIED or (name == "Timestamp" and status == 100):
+            if name == "To" and add_tag is not None:
+                # appending keeps the peer's spelling; valid for name-addr and addr-spec forms (§20.10)
+                value = f"{value};tag={add_tag}"
             items.append((name, value))
-    return Headers.from_canonical(items)
+            if name not in first:
+                first[name] = value
+    return Headers.from_canonical(items, first)
 
 
-def _with_tag(value: str, tag: str) -> str:
+def _needs_tag(request: Request) -> bool:
     try:
-        existing = parse_name_addr(value).tag
+        return request.to_tag is None
     except RemoteProtocolError:
-        existing = None
-    if existing is not None:
-        return value
-    # appending keeps the peer's spelling; valid for both name-addr and addr-spec forms (§20.10)
-    return f"{value};tag={tag}"
+        return True  # an unreadable To: tagging it is the best a response can do
 
 
 def make_response(
@@ -426,7 +466,8 @@ def make_response(
     """
     if not 100 <= status <= 699:
         raise LocalProtocolError(f"Invalid status code {status}")
-    headers = _response_headers(request.headers, status, to_tag)
+    add_tag = to_tag if to_tag is not None and status != 100 and _needs_tag(request) else None
+    headers = _response_headers(request.headers, status, add_tag)
     if content_type is not None:
         headers.add("Content-Type", content_type)
     return Response(status, reason if reason is not None else REASONS.get(status, ""), headers, body)

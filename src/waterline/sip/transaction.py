@@ -50,6 +50,10 @@ class Kind(enum.Enum):
     INVITE_SERVER = "ist"
     NON_INVITE_SERVER = "nist"
 
+    # Enum's own __hash__ is Python code; the transition table and timer sets are looked up several
+    # times per message, and members are singletons, so the identity hash is both correct and ~3x faster
+    __hash__ = object.__hash__
+
 
 class State(enum.Enum):
     """Transaction states of §17 plus Accepted (RFC 6026)."""
@@ -61,6 +65,7 @@ class State(enum.Enum):
     CONFIRMED = "confirmed"
     ACCEPTED = "accepted"
     TERMINATED = "terminated"
+    __hash__ = object.__hash__  # see Kind
 
 
 class Timer(enum.Enum):
@@ -79,6 +84,7 @@ class Timer(enum.Enum):
     K = "K"
     L = "L"
     M = "M"
+    __hash__ = object.__hash__  # see Kind
 
 
 class Input(enum.Enum):
@@ -106,6 +112,7 @@ class Input(enum.Enum):
     TIMEOUT_K = "timer-K"
     TIMEOUT_L = "timer-L"
     TIMEOUT_M = "timer-M"
+    __hash__ = object.__hash__  # see Kind
 
 
 class Act(enum.Enum):
@@ -118,6 +125,7 @@ class Act(enum.Enum):
     SEND_ACK = "send-ack"  # INVITE client: ACK a 300-699 response inside the transaction
     REPORT_TIMEOUT = "report-timeout"
     REPORT_TRANSPORT_ERROR = "report-transport-error"
+    __hash__ = object.__hash__  # see Kind
 
 
 _TIMER_INPUT = {timer: Input["TIMEOUT_" + timer.value] for timer in Timer}
