@@ -6,23 +6,26 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fakes import FakeClock, FakeSmsSender, World, seed_world
 from waterline.adapters.db.orm import order_sequences_table, orders_table, outbox_table
 from waterline.adapters.db.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWorkNotEntered
 from waterline.adapters.sms.log import LogSmsSender
+from waterline.domain.buckets import BucketAccount
 from waterline.domain.commands import (
     AddressInput,
     CancelOrder,
     CreateCustomer,
+    EnterpriseInput,
     PayBucketDeposit,
     PlaceOrder,
+    PreferencesInput,
     SellTickets,
     TransitionOrder,
 )
-from waterline.domain.customers import Customer
+from waterline.domain.customers import Customer, Tier
 from waterline.domain.errors import Conflict, NotFound, TicketOverdraw
 from waterline.domain.events import CustomerCreated, OrderPlaced
 from waterline.domain.orders import Channel, ItemRequest, Order, OrderState
@@ -30,7 +33,7 @@ from waterline.domain.outbox import OutboxState
 from waterline.services.bus import MessageBus
 from waterline.services.context import Dependencies
 from waterline.services.outbox import deliver_due
-from waterline.services.queries import screen_pop
+from waterline.services.queries import ScreenPop, screen_pop
 
 from .conftest import water, zhang
 
@@ -330,3 +333,109 @@ def test_screen_pop_on_the_real_store(bus: MessageBus, world: World, uow_factory
     assert pop.last_orders[0].items[0].quantity == 1  # loaded eagerly, readable after the session closed
     assert pop.buckets.held == 0 and pop.tickets == []
     assert screen_pop(uow_factory(), "13700000000") is None
+
+
+# ---------------------------------------------------------------- the screen-pop read path
+
+
+def _repository_screen_pop(uow_factory: UowFactory, number: str) -> ScreenPop:
+    """What the screen-pop is, assembled the slow way through the ORM repositories (without the orders'
+    transitions, which the read path does not load)."""
+    with uow_factory() as uow:
+        customer = uow.customers.find_by_phone(number)
+        assert customer is not None and customer.id is not None
+        pop = ScreenPop(
+            customer=customer,
+            last_orders=uow.orders.recent_for_customer(customer.id, 5),
+            tickets=uow.tickets.accounts(customer.id),
+            buckets=uow.buckets.account(customer.id),
+        )
+    for order in pop.last_orders:  # detached now, so this changes nothing in the database
+        assert order.transitions  # the repositories load them; the read path leaves them out
+        order.transitions = []
+    return pop
+
+
+def test_screen_pop_read_path_equals_the_repositories(
+    bus: MessageBus, world: World, uow_factory: UowFactory, clock: FakeClock
+) -> None:
+    customer = bus.handle(
+        CreateCustomer(
+            name="西安某某科技有限公司",
+            phones=("029-8888 1234", "13991234567", "13700001111"),
+            addresses=(
+                AddressInput("西安市", "雁塔区", "科技路 10 号", floor=3, has_elevator=True),
+                AddressInput("西安市", "未央区", "凤城八路 99 号", station_override_id=world.weiyang),
+            ),
+            tier=Tier.ENTERPRISE,
+            tags=("月结", "学校"),
+            notes="前台代收",
+            preferences=PreferencesInput(world.water, 4),
+            enterprise=EnterpriseInput("西安某某科技有限公司", 500_000, 30, "91610000"),
+        )
+    )
+    assert isinstance(customer, Customer) and customer.id is not None
+    cid = customer.id
+    bus.handle(SellTickets(cid, world.water, quantity=10, price_fen=18000))
+    bus.handle(SellTickets(cid, world.water, quantity=5, price_fen=9000, station_id=world.yanta))
+    bus.handle(SellTickets(cid, world.other_water, quantity=3, price_fen=5400))
+    bus.handle(PayBucketDeposit(cid, quantity=2, amount_fen=6000))
+    orders = []
+    for n in range(7):
+        clock.advance(600)
+        items = [ItemRequest(world.water, 1 + n % 3)]
+        if n == 5:
+            items.append(ItemRequest(world.dispenser, 1))
+        order = bus.handle(PlaceOrder(customer_id=cid, items=tuple(items)))
+        assert isinstance(order, Order) and order.id is not None
+        orders.append(order)
+    assert orders[-1].id is not None and orders[-2].id is not None
+    for to in (OrderState.DELIVERING, OrderState.DELIVERED):
+        bus.handle(TransitionOrder(orders[-1].id, to, empties_collected=1))
+    bus.handle(CancelOrder(orders[-2].id, "客户改约"))
+
+    with uow_factory() as uow:
+        fast = uow.read_screen_pop("13991234567", 5)
+    slow = _repository_screen_pop(uow_factory, "13991234567")
+    assert fast is not None
+    # the parts a wrong join would break, spelled out so a failure says which
+    assert fast.customer.phone_numbers == ["02988881234", "13991234567", "13700001111"]
+    assert [a.district for a in fast.customer.addresses] == ["雁塔区", "未央区"]
+    assert fast.customer.enterprise == slow.customer.enterprise and fast.customer.enterprise is not None
+    assert [o.number for o in fast.last_orders] == [o.number for o in orders[::-1][:5]]
+    assert [len(o.items) for o in fast.last_orders] == [1, 2, 1, 1, 1]
+    assert fast.last_orders[0].state is OrderState.DELIVERED and fast.last_orders[0].empties_collected == 1
+    cancelled = fast.last_orders[1]
+    assert (cancelled.state, cancelled.cancel_reason) == (OrderState.CANCELLED, "客户改约")
+    assert [(t.product_id, t.station_id) for t in fast.tickets] == [
+        (world.water, None),
+        (world.water, world.yanta),
+        (world.other_water, None),
+    ]
+    assert (fast.buckets.entitlement, fast.buckets.held) == (2, slow.buckets.held)
+    assert fast == slow
+
+
+def test_screen_pop_read_path_of_a_new_customer(bus: MessageBus, uow_factory: UowFactory) -> None:
+    customer = _customer(bus)
+    with uow_factory() as uow:
+        pop = uow.read_screen_pop("02988881234", 5)
+        assert uow.read_screen_pop("13700000000", 5) is None
+    assert pop is not None and pop.customer.id == customer.id
+    assert (pop.last_orders, pop.tickets, pop.buckets) == ([], [], BucketAccount(customer_id=pop.customer.id))
+    assert pop == _repository_screen_pop(uow_factory, "02988881234")
+
+
+def test_screen_pop_on_the_store_takes_four_statements(
+    bus: MessageBus, world: World, uow_factory: UowFactory, db_engine: Engine
+) -> None:
+    customer = _customer(bus)
+    assert customer.id is not None
+    _place(bus, customer.id, world.water, 1)
+    bus.handle(SellTickets(customer.id, world.water, quantity=10, price_fen=18000))
+    sent: list[str] = []
+    event.listen(db_engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    pop = screen_pop(uow_factory(), "13991234567")
+    assert pop is not None and len(pop.last_orders) == 1 and len(pop.tickets) == 1
+    # customer+phones+enterprise+buckets, addresses, orders+items, tickets
+    assert len(sent) == 4 and all(s.lstrip().upper().startswith("SELECT") for s in sent)

@@ -26,6 +26,7 @@ from waterline.adapters.db.repositories import (
     SqlAlchemyStationRepository,
     SqlAlchemyTicketRepository,
     flush_or_conflict,
+    read_screen_pop,
 )
 from waterline.domain.errors import Conflict
 from waterline.services.ports import (
@@ -39,6 +40,7 @@ from waterline.services.ports import (
     TicketRepository,
     UnitOfWork,
 )
+from waterline.services.queries import ScreenPop, ScreenPopReader
 from waterline.services.unit_of_work import EventRecordingUnitOfWork
 
 
@@ -117,6 +119,21 @@ class SqlAlchemyUnitOfWork(EventRecordingUnitOfWork):
         """Write pending changes (ids for new children) inside the transaction, without committing."""
         flush_or_conflict(self._current())
 
+    def read_screen_pop(self, number: str, orders: int) -> ScreenPop | None:
+        """The screen-pop of the customer owning ``number`` via the store's Core read path (no ORM).
+
+        On PostgreSQL it runs outside a transaction: that saves the BEGIN and ROLLBACK round trips and
+        loses nothing, because at READ COMMITTED every statement takes its own snapshot anyway. (SQLite's
+        driver opens no transaction for a SELECT in the first place.) Use it first in its ``with``
+        block: a session that already holds a connection keeps its transaction.
+        """
+        session = self._current()
+        if session.get_bind().dialect.name == "postgresql":
+            connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        else:
+            connection = session.connection()
+        return read_screen_pop(connection, number, orders)
+
     def next_order_sequence(self, day: date) -> int:
         """The next number of ``day``: an atomic upsert, row-locked until this transaction ends.
 
@@ -142,4 +159,9 @@ class SqlAlchemyUnitOfWork(EventRecordingUnitOfWork):
 
 def _conforms(uow: SqlAlchemyUnitOfWork) -> UnitOfWork:
     # mypy checks here that the adapter implements the port
+    return uow
+
+
+def _reads_screen_pop(uow: SqlAlchemyUnitOfWork) -> ScreenPopReader:
+    # ... and the optional screen-pop read path
     return uow
