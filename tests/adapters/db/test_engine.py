@@ -3,7 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import OperationalError
 
 from waterline.adapters.db.engine import create_engine, create_session_factory, is_sqlite
 from waterline.adapters.db.migrations import current_revision, downgrade, head_revision, upgrade
@@ -86,3 +87,56 @@ def test_first_revision_is_0001_users() -> None:
     base = script.get_revision("0001")
     assert base is not None and base.down_revision is None
     assert Path(base.path).name == "0001_users.py"
+
+
+def test_sqlite_read_pragmas(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'r.sqlite3'}")
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("PRAGMA cache_size")).scalar_one() == -16384
+            assert connection.execute(text("PRAGMA mmap_size")).scalar_one() == 256 * 1024 * 1024
+            assert connection.execute(text("PRAGMA temp_store")).scalar_one() == 2  # MEMORY
+    finally:
+        engine.dispose()
+
+
+def _backend_pid(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _terminate(admin: Engine, pid: int) -> None:
+    with admin.connect() as connection:
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+
+
+def test_idle_pg_connection_is_pinged_and_replaced(db_url: str, request: pytest.FixtureRequest) -> None:
+    if is_sqlite(db_url):
+        pytest.skip("PostgreSQL connection pool behaviour")
+    admin: Engine = request.getfixturevalue("pg_admin_engine")
+    engine = create_engine(db_url, ping_after_idle=0.0)  # every pooled connection counts as idle
+    try:
+        first = _backend_pid(engine)
+        _terminate(admin, first)  # as a server restart would, while the connection sits in the pool
+        second = _backend_pid(engine)  # the ping finds it dead; the pool connects afresh
+        assert second != first
+        assert _backend_pid(engine) == second  # a live one is kept
+    finally:
+        engine.dispose()
+
+
+def test_recently_used_pg_connection_is_not_pinged(db_url: str, request: pytest.FixtureRequest) -> None:
+    if is_sqlite(db_url):
+        pytest.skip("PostgreSQL connection pool behaviour")
+    admin: Engine = request.getfixturevalue("pg_admin_engine")
+    engine = create_engine(db_url, ping_after_idle=3600.0)
+    try:
+        first = _backend_pid(engine)
+        _terminate(admin, first)
+        # no ping spent on a connection used moments ago: its death shows on the next statement ...
+        with pytest.raises(OperationalError):
+            _backend_pid(engine)
+        # ... after which SQLAlchemy discards the pool and the next request gets a fresh connection
+        assert _backend_pid(engine) != first
+    finally:
+        engine.dispose()
