@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)
 
+# The demo answers SIP too (extension *43 echo test; agents register with their SIP password).
+DEMO_SIP ?= 127.0.0.1:5060
+
 demo: $(STAMP)
-	$(VENV)/bin/waterline demo
+	$(VENV)/bin/waterline demo --sip $(DEMO_SIP)
 
 test: $(STAMP)
 	bash scripts/test-deps.sh
