@@ -11,8 +11,10 @@ time, so other load on a shared machine disturbs it less than wall time).
     .venv/bin/python bench/sip_endpoint.py --calls 60000 --rounds 5 --sdp
     .venv/bin/python bench/sip_endpoint.py --profile       # cProfile of one round, top functions
 
-``--sdp`` answers like the switch does (parse the offer, build the answer) instead of a fixed body. The
-figures include this script's own message formatting (~2 µs per call).
+``--sdp`` answers like the switch does (parse the offer, build the answer) instead of a fixed body;
+``--switch`` hands the events to the engine's real ``telephony.switch.Switch`` (SDP answer, call table,
+journal lines kept in memory), i.e. everything the server does per call except the event loop and
+sockets. The figures include this script's own message formatting (~2 µs per call).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from waterline.sip import events as ev
 from waterline.sip.endpoint import Endpoint, EndpointConfig
 from waterline.sip.sdp import answer_offer, parse_sdp
 from waterline.sip.transaction import TimerConfig
+from waterline.telephony.journal import Journal
+from waterline.telephony.switch import Switch
 
 SERVER = ("127.0.0.1", 5060)
 CLIENT = ("127.0.0.1", 5061)
@@ -69,9 +73,10 @@ IN_DIALOG = (
 class Uas:
     """The endpoint plus a call-control stand-in that answers every IncomingCall."""
 
-    def __init__(self, sdp: bool) -> None:
+    def __init__(self, sdp: bool, switch: bool = False) -> None:
         config = EndpointConfig(host=SERVER[0], port=SERVER[1], timers=TimerConfig())
         self.endpoint = Endpoint(config, rng=random.Random(7))
+        self.switch = Switch(self.endpoint, Journal(None), time.time) if switch else None
         self.sdp = sdp
         self.sessions = 0
         self.unexpected: list[str] = []
@@ -81,7 +86,9 @@ class Uas:
         endpoint = self.endpoint
         event = endpoint.next_event()
         while event is not None:
-            if isinstance(event, ev.IncomingCall):
+            if self.switch is not None:
+                self.switch.handle(event, now)
+            elif isinstance(event, ev.IncomingCall):
                 endpoint.answer(event.call, self._answer(event.sdp_offer), now)
             elif not isinstance(event, ev.CallConfirmed | ev.CallEnded):
                 self.unexpected.append(type(event).__name__)
@@ -144,9 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rate", type=float, default=3000.0, help="simulated calls/s (drives the clock)")
     parser.add_argument("--sdp", action="store_true", help="parse the offer and build the answer per call")
+    parser.add_argument("--switch", action="store_true", help="answer through the engine's Switch")
     parser.add_argument("--profile", action="store_true", help="cProfile one round instead")
     args = parser.parse_args(argv)
-    uas = Uas(args.sdp)
+    uas = Uas(args.sdp, args.switch)
     now = 1000.0
     first = 0
     if args.profile:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from waterline.sip.errors import LocalProtocolError, RemoteProtocolError
 from waterline.sip.uri import SipUri, check_host, parse_port, parse_uri
@@ -448,11 +448,13 @@ def parse_cseq(value: str) -> CSeq:
 class Headers:
     """Ordered, case-insensitive multimap of raw header values under canonical names."""
 
-    __slots__ = ("_items", "_parsed", "_first")
+    __slots__ = ("_items", "parsed", "_first")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = []
-        self._parsed: dict[str, object] = {}
+        self.parsed: dict[str, Any] = {}
+        """What ``cached`` computed, by key, since the last change. Message accessors read it directly:
+        a method call per access is measurable on the hot path. Only ``cached`` writes it."""
         # name -> first value, built on the first lookup: a UAS looks up ~10 names per message, and
         # most lookups (Require, Allow, Content-Encoding ...) are for names that are absent
         self._first: dict[str, str] | None = None
@@ -467,7 +469,7 @@ class Headers:
         """
         headers = cls.__new__(cls)
         headers._items = items
-        headers._parsed = {}
+        headers.parsed = {}
         headers._first = first
         return headers
 
@@ -480,7 +482,7 @@ class Headers:
         return first
 
     def _changed(self) -> None:
-        self._parsed.clear()
+        self.parsed.clear()
         self._first = None
 
     def get(self, name: str) -> str | None:
@@ -585,10 +587,10 @@ class Headers:
     def cached(self, key: str, build: Callable[[], T]) -> T:
         """Return the value ``build()`` computed for ``key`` since the last change, computing it once."""
         try:
-            return cast(T, self._parsed[key])
+            return cast(T, self.parsed[key])
         except KeyError:
             result = build()
-            self._parsed[key] = result
+            self.parsed[key] = result
             return result
 
 

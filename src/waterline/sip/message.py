@@ -101,7 +101,11 @@ class _Accessors:
     @property
     def vias(self) -> list[Via]:
         """Every Via entry, top first."""
-        return self.headers.cached("vias", self._build_vias)
+        try:
+            vias: list[Via] = self.headers.parsed["vias"]
+        except KeyError:
+            vias = self.headers.cached("vias", self._build_vias)
+        return vias
 
     def _build_vias(self) -> list[Via]:
         values = self.headers.get_all("Via")
@@ -115,22 +119,44 @@ class _Accessors:
     @property
     def top_via(self) -> Via:
         """The first Via entry."""
-        return self.vias[0]
+        try:
+            vias: list[Via] = self.headers.parsed["vias"]
+        except KeyError:
+            vias = self.headers.cached("vias", self._build_vias)
+        return vias[0]
 
     @property
     def from_(self) -> NameAddr:
         """The From header."""
-        return self.headers.cached("from", lambda: parse_name_addr(self._required("From")))
+        try:
+            address: NameAddr = self.headers.parsed["from"]
+        except KeyError:
+            address = self.headers.cached("from", self._build_from)
+        return address
+
+    def _build_from(self) -> NameAddr:
+        return parse_name_addr(self._required("From"))
 
     @property
     def to(self) -> NameAddr:
         """The To header."""
-        return self.headers.cached("to", lambda: parse_name_addr(self._required("To")))
+        try:
+            address: NameAddr = self.headers.parsed["to"]
+        except KeyError:
+            address = self.headers.cached("to", self._build_to)
+        return address
+
+    def _build_to(self) -> NameAddr:
+        return parse_name_addr(self._required("To"))
 
     @property
     def to_tag(self) -> str | None:
         """The To tag, read without parsing the URI (raises RemoteProtocolError when To is missing)."""
-        return self.headers.cached("to_tag", self._build_to_tag)
+        try:
+            tag: str | None = self.headers.parsed["to_tag"]
+        except KeyError:
+            tag = self.headers.cached("to_tag", self._build_to_tag)
+        return tag
 
     def _build_to_tag(self) -> str | None:
         return _header_tag(self, "To")
@@ -138,7 +164,11 @@ class _Accessors:
     @property
     def from_tag(self) -> str | None:
         """The From tag, read without parsing the URI (raises RemoteProtocolError when From is missing)."""
-        return self.headers.cached("from_tag", self._build_from_tag)
+        try:
+            tag: str | None = self.headers.parsed["from_tag"]
+        except KeyError:
+            tag = self.headers.cached("from_tag", self._build_from_tag)
+        return tag
 
     def _build_from_tag(self) -> str | None:
         return _header_tag(self, "From")
@@ -146,7 +176,11 @@ class _Accessors:
     @property
     def call_id(self) -> str:
         """The Call-ID value."""
-        return self.headers.cached("call_id", self._build_call_id)
+        try:
+            call_id: str = self.headers.parsed["call_id"]
+        except KeyError:
+            call_id = self.headers.cached("call_id", self._build_call_id)
+        return call_id
 
     def _build_call_id(self) -> str:
         value = self._required("Call-ID")
@@ -157,7 +191,14 @@ class _Accessors:
     @property
     def cseq(self) -> CSeq:
         """The CSeq header."""
-        return self.headers.cached("cseq", lambda: parse_cseq(self._required("CSeq")))
+        try:
+            cseq: CSeq = self.headers.parsed["cseq"]
+        except KeyError:
+            cseq = self.headers.cached("cseq", self._build_cseq)
+        return cseq
+
+    def _build_cseq(self) -> CSeq:
+        return parse_cseq(self._required("CSeq"))
 
     @property
     def contacts(self) -> list[NameAddr]:
