@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,28 @@ def test_engine_stops_cleanly_on_sigterm(tmp_path: Path, sipp_available: None) -
     assert server.stop() == 0, server.stderr()
     events = [entry["event"] for entry in server.journal()]
     assert events[0] == "engine_started" and events[-1] == "engine_stopped"
+
+
+def test_stopping_the_engine_hangs_up_active_calls(tmp_path: Path, sipp_available: None) -> None:
+    server = start_server(tmp_path / "engine")
+    workdir = tmp_path / "sipp"
+    workdir.mkdir()
+    # A call that would stay up for 30 s; SIPp traces every message it receives.
+    sipp = subprocess.Popen(
+        ["sipp", f"{server.host}:{server.port}", "-sn", "uac", "-s", "*43", "-i", "127.0.0.1", "-p", "0",
+         "-m", "1", "-d", "30000", "-timeout", "40s", "-nostdin", "-trace_msg", "-message_file", "msg.log"],
+        cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert len(server.wait_journal("call_answered", 1, call_of=sipp.pid)) == 1
+        assert server.stop() == 0, server.stderr()[-3000:]
+        sipp.wait(45)
+    finally:
+        if sipp.poll() is None:
+            sipp.kill()
+            sipp.wait(10)
+    received_bye = [
+        block for block in (workdir / "msg.log").read_text(errors="replace").split("-" * 20)
+        if "message received" in block and "BYE sip:" in block
+    ]
+    assert received_bye, (workdir / "msg.log").read_text(errors="replace")[-3000:]

@@ -181,3 +181,13 @@ def test_two_calls_get_distinct_media_ports() -> None:
         assert isinstance(command, ev.Answer) and command.sdp is not None
         ports.add(parse_sdp(command.sdp).media[0].port)
     assert len(ports) == 2
+
+
+def test_hangup_all_ends_answered_and_ringing_calls() -> None:
+    switch, endpoint, _ = _switch()
+    switch.handle(_incoming("*43", call="answered"), 0.0)
+    switch.handle(_incoming("*41", call="ringing"), 0.0)
+    switch.handle(_incoming("404", call="refused"), 0.0)
+    endpoint.commands.clear()
+    assert switch.hangup_all(1.0) == 2
+    assert sorted(c.call for c in endpoint.commands if isinstance(c, ev.Hangup)) == ["answered", "ringing"]

@@ -45,6 +45,7 @@ DIGEST_ALGORITHMS = ("MD5", "SHA-256")
 only MD5, and a phone that fails the first challenge never registers. RFC 8760 clients can still
 answer the SHA-256 one."""
 FLUSH_INTERVAL = 0.5
+SHUTDOWN_GRACE = 0.2
 GC_THRESHOLD = 20_000
 
 
@@ -201,6 +202,10 @@ async def serve(
                         journal.write("unregistered", time.time(), aor=aor, reason="expired")
             hub.pump()
             journal.flush()
+        # Hang up what is still up, and give the BYEs a moment to leave (TCP writes are buffered).
+        if switch.hangup_all(loop.time()):
+            hub.pump()
+            await asyncio.sleep(SHUTDOWN_GRACE)
     finally:
         hub.close()
         udp.close()

@@ -118,6 +118,17 @@ class Switch:
             self._endpoint.send(ev.Reject(leg, 480, "Temporarily Unavailable"), now)
 
 
+    def hangup_all(self, now: float) -> int:
+        """End every call (BYE, CANCEL or a final response, as each leg's state needs); returns how many.
+
+        Used when the engine stops, so callers are not left in a silent call until their own timers
+        notice. The calls stay tracked until the endpoint reports them ended.
+        """
+        legs = list(self._calls)
+        for leg in legs:
+            self._endpoint.send(ev.Hangup(leg), now)
+        return len(legs)
+
     # ------------------------------------------------------------------ events
 
     def _incoming(self, event: ev.IncomingCall, now: float) -> None:
