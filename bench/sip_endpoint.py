@@ -29,6 +29,7 @@ from waterline.sip import events as ev
 from waterline.sip.endpoint import Endpoint, EndpointConfig
 from waterline.sip.sdp import answer_offer, parse_sdp
 from waterline.sip.transaction import TimerConfig
+from waterline.telephony.engine import tune_gc
 from waterline.telephony.journal import Journal
 from waterline.telephony.switch import Switch
 
@@ -154,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--switch", action="store_true", help="answer through the engine's Switch")
     parser.add_argument("--profile", action="store_true", help="cProfile one round instead")
     args = parser.parse_args(argv)
+    tune_gc()  # the engine's garbage-collector settings, so the figures are the engine's
     uas = Uas(args.sdp, args.switch)
     now = 1000.0
     first = 0
