@@ -11,7 +11,8 @@ from waterline.domain.buckets import BucketEntry
 from waterline.domain.commands import AdjustBuckets, CollectEmpties, PayBucketDeposit, RefundBucketDeposit
 from waterline.domain.errors import NotFound
 from waterline.domain.users import Permission, User
-from waterline.web.deps import BusDep, UowDep, require
+from waterline.web.deps import BusDep, UowDep
+from waterline.web.routes.access import authorised
 from waterline.web.schemas.bucket import (
     BucketAdjustmentIn,
     BucketBalanceOut,
@@ -23,12 +24,12 @@ from waterline.web.schemas.bucket import (
 router = APIRouter(prefix="/api/buckets", tags=["buckets"])
 
 CustomerQuery = Annotated[int, Query(description="客户 / customer")]
-Writer = Annotated[User, require(Permission.BUCKETS_WRITE)]
+Writer = Annotated[User, authorised(Permission.BUCKETS_WRITE)]
 
 
 @router.get("")
 def bucket_balance(
-    _user: Annotated[User, require(Permission.BUCKETS_READ)], uow: UowDep, customer_id: CustomerQuery
+    _user: Annotated[User, authorised(Permission.BUCKETS_READ)], uow: UowDep, customer_id: CustomerQuery
 ) -> BucketBalanceOut:
     """Held, deposit entitlement, over and debt (欠桶) of one customer."""
     with uow:
@@ -39,7 +40,7 @@ def bucket_balance(
 
 @router.get("/ledger")
 def bucket_ledger(
-    _user: Annotated[User, require(Permission.BUCKETS_READ)], uow: UowDep, customer_id: CustomerQuery
+    _user: Annotated[User, authorised(Permission.BUCKETS_READ)], uow: UowDep, customer_id: CustomerQuery
 ) -> list[BucketEntryOut]:
     """Every bucket ledger line of the customer, oldest first."""
     with uow:

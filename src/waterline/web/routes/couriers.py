@@ -15,8 +15,9 @@ from waterline.domain.phones import PhoneKind
 from waterline.domain.stations import Courier
 from waterline.domain.users import Permission, User
 from waterline.services.ports import UnitOfWork
-from waterline.web.deps import CurrentUser, UowDep, require
+from waterline.web.deps import UowDep
 from waterline.web.errors import ApiError
+from waterline.web.routes.access import SignedIn, authorised
 from waterline.web.schemas.courier import CourierIn, CourierOut, CourierPatch, DutyIn
 
 router = APIRouter(prefix="/api/couriers", tags=["couriers"])
@@ -45,7 +46,7 @@ def _station_exists(uow: UnitOfWork, station_id: int) -> None:
 
 @router.get("")
 def list_couriers(
-    _user: Annotated[User, require(Permission.COURIERS_READ)],
+    _user: Annotated[User, authorised(Permission.COURIERS_READ)],
     uow: UowDep,
     station_id: Annotated[int | None, Query(description="只看某站 / one station only")] = None,
     on_duty: Annotated[bool | None, Query(description="在岗与否 / on duty or not")] = None,
@@ -57,7 +58,7 @@ def list_couriers(
 
 
 @router.get("/me")
-def my_courier(user: Annotated[User, require(Permission.DELIVERIES_OWN)], uow: UowDep) -> CourierOut:
+def my_courier(user: Annotated[User, authorised(Permission.DELIVERIES_OWN)], uow: UowDep) -> CourierOut:
     """The courier record of the logged-in courier (404 when his login is not linked to one)."""
     with uow:
         courier = uow.couriers.find_by_user(user.id)
@@ -70,7 +71,7 @@ def my_courier(user: Annotated[User, require(Permission.DELIVERIES_OWN)], uow: U
 
 @router.get("/{courier_id}")
 def get_courier(
-    courier_id: int, _user: Annotated[User, require(Permission.COURIERS_READ)], uow: UowDep
+    courier_id: int, _user: Annotated[User, authorised(Permission.COURIERS_READ)], uow: UowDep
 ) -> CourierOut:
     """One courier (404 when unknown)."""
     with uow:
@@ -79,7 +80,7 @@ def get_courier(
 
 @router.post("", status_code=201)
 def create_courier(
-    body: CourierIn, _user: Annotated[User, require(Permission.COURIERS_WRITE)], uow: UowDep
+    body: CourierIn, _user: Annotated[User, authorised(Permission.COURIERS_WRITE)], uow: UowDep
 ) -> CourierOut:
     """Add a courier to a station (his phone must be a mobile)."""
     mobile = _mobile(body.mobile)
@@ -103,7 +104,7 @@ def create_courier(
 def change_courier(
     courier_id: int,
     body: CourierPatch,
-    _user: Annotated[User, require(Permission.COURIERS_WRITE)],
+    _user: Annotated[User, authorised(Permission.COURIERS_WRITE)],
     uow: UowDep,
 ) -> CourierOut:
     """Change a courier; moving him to another station while he carries orders is refused (409)."""
@@ -134,7 +135,7 @@ def change_courier(
 
 
 @router.post("/{courier_id}/duty")
-def set_duty(courier_id: int, body: DutyIn, user: CurrentUser, uow: UowDep) -> CourierOut:
+def set_duty(courier_id: int, body: DutyIn, user: SignedIn, uow: UowDep) -> CourierOut:
     """Go on or off duty: dispatchers for anyone, a courier for himself. Off duty gets no new orders."""
     with uow:
         courier = _courier(uow, courier_id)

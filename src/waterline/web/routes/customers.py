@@ -13,7 +13,8 @@ from waterline.domain.customers import Customer
 from waterline.domain.errors import InvalidInput, NotFound
 from waterline.domain.users import Permission, User
 from waterline.services.queries import screen_pop
-from waterline.web.deps import BusDep, UowDep, require
+from waterline.web.deps import BusDep, UowDep
+from waterline.web.routes.access import authorised
 from waterline.web.schemas.customer import CustomerIn, CustomerOut, CustomerPatch
 from waterline.web.schemas.lookup import CustomerLookupOut
 
@@ -40,7 +41,7 @@ def phone_prefix(raw: str) -> str:
 
 @router.get("")
 def list_customers(
-    _user: Annotated[User, require(Permission.CUSTOMERS_READ)],
+    _user: Annotated[User, authorised(Permission.CUSTOMERS_READ)],
     uow: UowDep,
     phone: Annotated[
         str | None, Query(max_length=40, description="电话或号码开头 / phone or its start")
@@ -60,7 +61,7 @@ def list_customers(
 
 @router.get("/lookup")
 def lookup_customer(
-    _user: Annotated[User, require(Permission.CUSTOMERS_READ)],
+    _user: Annotated[User, authorised(Permission.CUSTOMERS_READ)],
     uow: UowDep,
     phone: Annotated[str, Query(min_length=1, max_length=40, description="来电号码 / caller's number")],
 ) -> CustomerLookupOut:
@@ -76,7 +77,7 @@ def lookup_customer(
 
 @router.get("/{customer_id}")
 def get_customer(
-    customer_id: int, _user: Annotated[User, require(Permission.CUSTOMERS_READ)], uow: UowDep
+    customer_id: int, _user: Annotated[User, authorised(Permission.CUSTOMERS_READ)], uow: UowDep
 ) -> CustomerOut:
     """One customer (404 when unknown)."""
     with uow:
@@ -88,7 +89,7 @@ def get_customer(
 
 @router.post("", status_code=201)
 def create_customer(
-    body: CustomerIn, user: Annotated[User, require(Permission.CUSTOMERS_WRITE)], bus: BusDep
+    body: CustomerIn, user: Annotated[User, authorised(Permission.CUSTOMERS_WRITE)], bus: BusDep
 ) -> CustomerOut:
     """Register a customer (422 for a bad phone or unknown district, 409 when a phone is taken)."""
     created: Customer = bus.handle(
@@ -111,7 +112,7 @@ def create_customer(
 def change_customer(
     customer_id: int,
     body: CustomerPatch,
-    user: Annotated[User, require(Permission.CUSTOMERS_WRITE)],
+    user: Annotated[User, authorised(Permission.CUSTOMERS_WRITE)],
     bus: BusDep,
 ) -> CustomerOut:
     """Change a customer: name, tier, tags, notes, preferences; add or remove phones; add addresses."""

@@ -19,8 +19,9 @@ from waterline.domain.errors import InvalidInput, NotFound
 from waterline.domain.orders import SHANGHAI, WITH_COURIER, Order, OrderState
 from waterline.domain.users import Permission, User
 from waterline.services.ports import OrderFilter, UnitOfWork
-from waterline.web.deps import BusDep, CurrentUser, UowDep, require
+from waterline.web.deps import BusDep, UowDep
 from waterline.web.errors import ApiError
+from waterline.web.routes.access import SignedIn, authorised
 from waterline.web.schemas.customer import ContactOut
 from waterline.web.schemas.order import DispatchIn, OrderIn, OrderOut, TransitionIn
 
@@ -100,7 +101,7 @@ def _day_start(day: date) -> datetime:
 
 @router.post("", status_code=201)
 def place_order(
-    body: OrderIn, user: Annotated[User, require(Permission.ORDERS_CREATE)], bus: BusDep
+    body: OrderIn, user: Annotated[User, authorised(Permission.ORDERS_CREATE)], bus: BusDep
 ) -> OrderOut:
     """Place an order; it is dispatched at once unless dispatch is manual. 201 with id, number, state,
     station_id, courier_id and eta; 422 for bad input, 409 when tickets cannot cover it."""
@@ -123,7 +124,7 @@ def place_order(
 
 @router.get("")
 def list_orders(
-    user: CurrentUser,
+    user: SignedIn,
     uow: UowDep,
     state: OrderState | None = None,
     station_id: int | None = None,
@@ -159,7 +160,7 @@ def list_orders(
 
 
 @router.get("/{order_id}")
-def get_order(order_id: int, user: CurrentUser, uow: UowDep) -> OrderOut:
+def get_order(order_id: int, user: SignedIn, uow: UowDep) -> OrderOut:
     """One order with its transitions and contact (404 when unknown or, for a courier, not his)."""
     with uow:
         viewer = viewer_of(uow, user)
@@ -185,9 +186,7 @@ def _check_transition(uow: UnitOfWork, user: User, order_id: int, to: OrderState
 
 
 @router.post("/{order_id}/transitions")
-def transition_order(
-    order_id: int, body: TransitionIn, user: CurrentUser, uow: UowDep, bus: BusDep
-) -> OrderOut:
+def transition_order(order_id: int, body: TransitionIn, user: SignedIn, uow: UowDep, bus: BusDep) -> OrderOut:
     """Move the order to ``to`` (delivering, delivered, closed, cancelled; dispatched by the policy).
 
     409 for a transition the state machine does not allow; delivered spends the tickets (409 when they
@@ -212,7 +211,7 @@ def transition_order(
 def dispatch_order(
     order_id: int,
     body: DispatchIn,
-    user: Annotated[User, require(Permission.ORDERS_DISPATCH)],
+    user: Annotated[User, authorised(Permission.ORDERS_DISPATCH)],
     uow: UowDep,
     bus: BusDep,
 ) -> OrderOut:

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from waterline.domain.errors import InvalidInput, NotFound
 from waterline.domain.products import Product
 from waterline.domain.users import Permission, User
-from waterline.web.deps import UowDep, require
+from waterline.web.deps import UowDep
+from waterline.web.routes.access import authorised
 from waterline.web.schemas.product import ProductIn, ProductOut, ProductPatch
 
 router = APIRouter(prefix="/api/products", tags=["products"])
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/api/products", tags=["products"])
 
 @router.get("")
 def list_products(
-    _user: Annotated[User, require(Permission.PRODUCTS_READ)],
+    _user: Annotated[User, authorised(Permission.PRODUCTS_READ)],
     uow: UowDep,
     active_only: Annotated[bool, Query(description="只列在售商品 / only products on sale")] = False,
 ) -> list[ProductOut]:
@@ -28,7 +29,7 @@ def list_products(
 
 @router.get("/{product_id}")
 def get_product(
-    product_id: int, _user: Annotated[User, require(Permission.PRODUCTS_READ)], uow: UowDep
+    product_id: int, _user: Annotated[User, authorised(Permission.PRODUCTS_READ)], uow: UowDep
 ) -> ProductOut:
     """One product (404 when unknown)."""
     with uow:
@@ -40,7 +41,7 @@ def get_product(
 
 @router.post("", status_code=201)
 def create_product(
-    body: ProductIn, _user: Annotated[User, require(Permission.PRODUCTS_WRITE)], uow: UowDep
+    body: ProductIn, _user: Annotated[User, authorised(Permission.PRODUCTS_WRITE)], uow: UowDep
 ) -> ProductOut:
     """Add a product (422 for a negative price, 409 when the SKU exists)."""
     with uow:
@@ -63,7 +64,7 @@ def create_product(
 def change_product(
     product_id: int,
     body: ProductPatch,
-    _user: Annotated[User, require(Permission.PRODUCTS_WRITE)],
+    _user: Annotated[User, authorised(Permission.PRODUCTS_WRITE)],
     uow: UowDep,
 ) -> ProductOut:
     """Rename, re-price or retire a product; orders already placed keep their unit price."""

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from waterline.domain import phones
 from waterline.domain.outbox import OutboxState
 from waterline.domain.users import Permission, User
-from waterline.web.deps import UowDep, require
+from waterline.web.deps import UowDep
+from waterline.web.routes.access import authorised
 from waterline.web.schemas.sms import SmsOut
 
 router = APIRouter(prefix="/api/sms", tags=["sms"])
@@ -19,7 +20,7 @@ MAX_PAGE = 500
 
 @router.get("")
 def list_sms(
-    _user: Annotated[User, require(Permission.SMS_READ)],
+    _user: Annotated[User, authorised(Permission.SMS_READ)],
     uow: UowDep,
     order_id: int | None = None,
     phone: Annotated[str | None, Query(max_length=40, description="收信号码 / recipient")] = None,

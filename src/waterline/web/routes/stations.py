@@ -11,7 +11,8 @@ from waterline.domain.errors import InvalidInput, NotFound
 from waterline.domain.regions import canonical_city, find_district
 from waterline.domain.stations import Station
 from waterline.domain.users import Permission, User
-from waterline.web.deps import UowDep, require
+from waterline.web.deps import UowDep
+from waterline.web.routes.access import authorised
 from waterline.web.schemas.station import StationIn, StationOut, StationPatch
 
 router = APIRouter(prefix="/api/stations", tags=["stations"])
@@ -35,7 +36,9 @@ def _service_area(city: str, names: list[str]) -> list[str]:
 
 
 @router.get("")
-def list_stations(_user: Annotated[User, require(Permission.STATIONS_READ)], uow: UowDep) -> list[StationOut]:
+def list_stations(
+    _user: Annotated[User, authorised(Permission.STATIONS_READ)], uow: UowDep
+) -> list[StationOut]:
     """All stations, by id."""
     with uow:
         return [StationOut.of(s) for s in uow.stations.all()]
@@ -43,7 +46,7 @@ def list_stations(_user: Annotated[User, require(Permission.STATIONS_READ)], uow
 
 @router.get("/{station_id}")
 def get_station(
-    station_id: int, _user: Annotated[User, require(Permission.STATIONS_READ)], uow: UowDep
+    station_id: int, _user: Annotated[User, authorised(Permission.STATIONS_READ)], uow: UowDep
 ) -> StationOut:
     """One station (404 when unknown)."""
     with uow:
@@ -55,7 +58,7 @@ def get_station(
 
 @router.post("", status_code=201)
 def create_station(
-    body: StationIn, _user: Annotated[User, require(Permission.STATIONS_WRITE)], uow: UowDep
+    body: StationIn, _user: Annotated[User, authorised(Permission.STATIONS_WRITE)], uow: UowDep
 ) -> StationOut:
     """Open a station; its district and service districts must be districts we know (422 otherwise)."""
     city = canonical_city(body.city)
@@ -81,7 +84,7 @@ def create_station(
 def change_station(
     station_id: int,
     body: StationPatch,
-    _user: Annotated[User, require(Permission.STATIONS_WRITE)],
+    _user: Annotated[User, authorised(Permission.STATIONS_WRITE)],
     uow: UowDep,
 ) -> StationOut:
     """Change a station's name, service area, phone, hours or whether it is active."""

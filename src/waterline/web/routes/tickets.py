@@ -11,7 +11,8 @@ from waterline.domain.commands import AdjustTickets, SellTickets
 from waterline.domain.errors import NotFound
 from waterline.domain.tickets import TicketEntry
 from waterline.domain.users import Permission, User
-from waterline.web.deps import BusDep, UowDep, require
+from waterline.web.deps import BusDep, UowDep
+from waterline.web.routes.access import authorised
 from waterline.web.schemas.ticket import TicketAdjustmentIn, TicketBalanceOut, TicketEntryOut, TicketSaleIn
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
@@ -23,7 +24,7 @@ CORRECT_LEDGERS = Permission.BUCKETS_WRITE
 
 @router.get("")
 def ticket_balances(
-    _user: Annotated[User, require(Permission.TICKETS_READ)],
+    _user: Annotated[User, authorised(Permission.TICKETS_READ)],
     uow: UowDep,
     customer_id: Annotated[int, Query(description="客户 / customer")],
 ) -> list[TicketBalanceOut]:
@@ -36,7 +37,7 @@ def ticket_balances(
 
 @router.get("/ledger")
 def ticket_ledger(
-    _user: Annotated[User, require(Permission.TICKETS_READ)],
+    _user: Annotated[User, authorised(Permission.TICKETS_READ)],
     uow: UowDep,
     customer_id: Annotated[int, Query(description="客户 / customer")],
     product_id: Annotated[int | None, Query(description="商品 / product")] = None,
@@ -50,7 +51,7 @@ def ticket_ledger(
 
 @router.post("/sales", status_code=201)
 def sell_tickets(
-    body: TicketSaleIn, user: Annotated[User, require(Permission.TICKETS_SELL)], bus: BusDep
+    body: TicketSaleIn, user: Annotated[User, authorised(Permission.TICKETS_SELL)], bus: BusDep
 ) -> TicketEntryOut:
     """Sell a package: ``quantity`` tickets (bonus included) for ``price_fen``, general or for one station."""
     entry: TicketEntry = bus.handle(
@@ -69,7 +70,7 @@ def sell_tickets(
 
 @router.post("/adjustments", status_code=201)
 def adjust_tickets(
-    body: TicketAdjustmentIn, user: Annotated[User, require(CORRECT_LEDGERS)], bus: BusDep
+    body: TicketAdjustmentIn, user: Annotated[User, authorised(CORRECT_LEDGERS)], bus: BusDep
 ) -> TicketEntryOut:
     """Correct a balance by ``delta`` with a reason; never below zero (409)."""
     entry: TicketEntry = bus.handle(

@@ -9,11 +9,38 @@ from pydantic import BaseModel, Field
 from waterline.domain import phones as phone_rules
 from waterline.domain.commands import AddressInput, EnterpriseInput, PreferencesInput
 from waterline.domain.customers import Address, Customer, CustomerPhone, EnterpriseAccount, Preferences, Tier
+from waterline.domain.users import mask_phone
+
+
+def phone_kind(number: str) -> str:
+    """Kind of a stored (canonical, already validated) number, without parsing it again."""
+    if len(number) == 10 and number.startswith(("400", "800")):
+        return phone_rules.PhoneKind.SERVICE.value
+    if number.startswith("0"):
+        return phone_rules.PhoneKind.LANDLINE.value
+    return phone_rules.PhoneKind.MOBILE.value
+
+
+def phone_display(number: str) -> str:
+    """Display form of a stored canonical number (``139 1234 5678``, ``029-8888 1234``, ``400-636-0888``).
+
+    Same result as ``domain.phones.display`` for canonical numbers, but string slicing only: the
+    screen-pop formats every phone of the customer and must stay within a few milliseconds.
+    """
+    kind = phone_kind(number)
+    if kind == phone_rules.PhoneKind.MOBILE:
+        return f"{number[:3]} {number[3:7]} {number[7:]}"
+    if kind == phone_rules.PhoneKind.SERVICE:
+        return f"{number[:3]}-{number[3:6]}-{number[6:]}"
+    # mainland area codes beginning 01/02 have three digits (010, 020-029), all others four
+    code = number[:3] if number[1] in "12" else number[:4]
+    rest = number[len(code) :]
+    return f"{code}-{rest[:-4]} {rest[-4:]}"
 
 
 def shown_phone(number: str, masked: bool) -> str:
     """``number`` as a viewer may see it: whole, or with its middle hidden."""
-    return phone_rules.mask(number) if masked else number
+    return mask_phone(number) if masked else number
 
 
 class PhoneOut(BaseModel):
@@ -27,15 +54,11 @@ class PhoneOut(BaseModel):
     @classmethod
     def of(cls, phone: CustomerPhone, masked: bool = False) -> PhoneOut:
         """The API view of ``phone`` (masked for viewers who may not see it)."""
+        kind = phone_kind(phone.number)
         if masked:
-            hidden = phone_rules.mask(phone.number)
-            return cls(number=hidden, display=hidden, kind=phone_rules.kind(phone.number), label=phone.label)
-        return cls(
-            number=phone.number,
-            display=phone_rules.display(phone.number),
-            kind=phone_rules.kind(phone.number),
-            label=phone.label,
-        )
+            hidden = mask_phone(phone.number)
+            return cls(number=hidden, display=hidden, kind=kind, label=phone.label)
+        return cls(number=phone.number, display=phone_display(phone.number), kind=kind, label=phone.label)
 
 
 class AddressIn(BaseModel):
