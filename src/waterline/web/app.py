@@ -15,6 +15,7 @@ import waterline
 import waterline.web.routes as routes_package
 from waterline.config import Settings
 from waterline.web.deps import AppServices
+from waterline.web.docs import install_docs
 from waterline.web.errors import install_error_handlers
 
 _log = logging.getLogger(__name__)
@@ -59,7 +60,10 @@ def create_app(settings: Settings, services: AppServices) -> FastAPI:
         version=waterline.__version__,
         description="400 热线呼叫中心与桶装水配送平台 API / 400-hotline call centre and water delivery API",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.settings = settings
     app.state.services = services
     install_error_handlers(app)
