@@ -54,6 +54,8 @@ class Permission(StrEnum):
     CALLS_HANDLE = "calls.handle"
     REPORTS_READ = "reports.read"
     SETTINGS_MANAGE = "settings.manage"
+    RECORDINGS_READ = "recordings.read"
+    PROMPTS_MANAGE = "prompts.manage"
 
 
 _P = Permission
@@ -80,6 +82,7 @@ _DISPATCHER = _AGENT | {
     _P.ORDERS_DISPATCH,
     _P.ORDERS_TRANSITION,
     _P.BUCKETS_WRITE,
+    _P.RECORDINGS_READ,
 }
 _MANAGER = _DISPATCHER | {
     _P.USERS_READ,
@@ -87,6 +90,7 @@ _MANAGER = _DISPATCHER | {
     _P.PRODUCTS_WRITE,
     _P.STATIONS_WRITE,
     _P.REPORTS_READ,
+    _P.PROMPTS_MANAGE,
 }
 _COURIER = frozenset(
     {
