@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import OperationalError
 
-from waterline.adapters.db.engine import create_engine, create_session_factory, is_sqlite
+from waterline.adapters.db.engine import WriterGate, create_engine, create_session_factory, is_sqlite
 from waterline.adapters.db.migrations import current_revision, downgrade, head_revision, upgrade
 
 
@@ -93,7 +94,7 @@ def test_sqlite_read_pragmas(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'r.sqlite3'}")
     try:
         with engine.connect() as connection:
-            assert connection.execute(text("PRAGMA cache_size")).scalar_one() == -16384
+            assert connection.execute(text("PRAGMA cache_size")).scalar_one() == -8192
             assert connection.execute(text("PRAGMA mmap_size")).scalar_one() == 256 * 1024 * 1024
             assert connection.execute(text("PRAGMA temp_store")).scalar_one() == 2  # MEMORY
     finally:
@@ -138,5 +139,70 @@ def test_recently_used_pg_connection_is_not_pinged(db_url: str, request: pytest.
             _backend_pid(engine)
         # ... after which SQLAlchemy discards the pool and the next request gets a fresh connection
         assert _backend_pid(engine) != first
+    finally:
+        engine.dispose()
+
+
+# ---------------------------------------------------------------- SQLite writer gate
+
+
+def test_writer_gate_queues_other_threads_and_lets_the_holder_through() -> None:
+    gate = WriterGate(timeout=0.05)
+    assert gate.acquire() and gate.held
+    assert not gate.acquire()  # the holder's second connection: no self-deadlock, SQLite arbitrates
+    other: list[bool] = []
+    thread = threading.Thread(target=lambda: other.append(gate.acquire()))
+    thread.start()
+    thread.join()
+    assert other == [False]  # gave up after its timeout: taken by another thread
+    gate.release()
+    assert not gate.held
+    thread = threading.Thread(target=lambda: other.append(gate.acquire()))
+    thread.start()
+    thread.join()
+    assert other == [False, True] and gate.held
+
+
+def test_sqlite_write_transaction_holds_the_gate_until_it_ends(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'g.sqlite3'}")
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        for end in ("commit", "rollback"):
+            with engine.connect() as connection:
+                dbapi = connection.connection.dbapi_connection
+                assert dbapi is not None
+                connection.execute(text("SELECT count(*) FROM t"))
+                assert not dbapi.holds_gate  # readers never queue
+                connection.execute(text("INSERT INTO t DEFAULT VALUES"))
+                assert dbapi.holds_gate
+                getattr(connection, end)()
+                assert not dbapi.holds_gate
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM t")).scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_sqlite_writers_all_succeed(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'c.sqlite3'}")
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE counter (n INTEGER NOT NULL)"))
+            connection.execute(text("INSERT INTO counter VALUES (0)"))
+
+        def bump() -> None:
+            for _ in range(25):
+                with engine.begin() as connection:
+                    connection.execute(text("UPDATE counter SET n = n + 1"))
+                    connection.execute(text("SELECT n FROM counter"))
+
+        threads = [threading.Thread(target=bump) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT n FROM counter")).scalar_one() == 200
     finally:
         engine.dispose()

@@ -6,9 +6,11 @@ read while one of them writes; PostgreSQL is reached through psycopg 3 (``postgr
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as sa_create_engine
@@ -21,10 +23,16 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # Page cache per connection (KiB, hence negative) and memory-mapped reads: the screen-pop's index
 # probes into 100,000 customers then come from memory instead of read() calls.
-SQLITE_CACHE_KIB = 16384
+SQLITE_CACHE_KIB = 8192
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 # A pooled PostgreSQL connection idle longer than this is pinged before use (see _PingIfIdle).
 PG_PING_AFTER_IDLE_SECONDS = 10.0
+# Connections kept open, and allowed at most, per engine. The web app runs sync routes on AnyIO's 40
+# worker threads, and a request may hold two connections (the signed-in user's session and the unit of
+# work); SQLAlchemy's default of 5 + 10 left threads queueing up to 30 s for a connection once a burst
+# made more than seven requests overlap.
+POOL_SIZE = 10
+POOL_MAX_OVERFLOW = 40
 
 
 def is_sqlite(url: str) -> bool:
@@ -44,9 +52,14 @@ def create_engine(
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         database = parsed.database or ""
+        pool: dict[str, Any] = {}
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa_create_engine(url, echo=echo)
+            pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_MAX_OVERFLOW}  # a file: QueuePool
+        gate = WriterGate(SQLITE_BUSY_TIMEOUT_MS / 1000)
+        engine = sa_create_engine(
+            url, echo=echo, connect_args={"factory": _gated_connection_class(gate)}, **pool
+        )
         event.listen(engine, "connect", _configure_sqlite)
         return engine
     if backend == "postgresql":
@@ -54,7 +67,7 @@ def create_engine(
         # would spend a round trip on every checkout, i.e. on every request, although a connection
         # used a moment ago is almost surely alive; so only connections idle for a while are pinged.
         # One that dies while busy fails its statement, and SQLAlchemy then discards the whole pool.
-        engine = sa_create_engine(url, echo=echo)
+        engine = sa_create_engine(url, echo=echo, pool_size=POOL_SIZE, max_overflow=POOL_MAX_OVERFLOW)
         event.listen(engine, "checkin", _stamp_checkin)
         event.listen(engine, "checkout", _PingIfIdle(ping_after_idle, engine))
         return engine
@@ -75,6 +88,102 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA temp_store=MEMORY")
     finally:
         cursor.close()
+
+
+class WriterGate:
+    """One SQLite write transaction at a time in this process, queued on a lock.
+
+    SQLite allows one writer per database. A second writer gets SQLITE_BUSY, and its busy handler
+    sleeps 1, 2, 5, 10, 15, 20, 25... ms between retries, so under load writers sleep while the lock is
+    free: over HTTP at 100 orders/s placement took seconds. Queued here instead, the next writer starts
+    the moment the previous one commits. Writers of other processes (the telephony engine) still meet
+    the busy handler, and so does a thread that writes on a second connection while it holds the gate
+    (it would otherwise wait for itself).
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._holder: int | None = None
+
+    def acquire(self) -> bool:
+        """Wait for the gate (at most ``timeout`` s); False when not taken (then SQLite arbitrates)."""
+        me = threading.get_ident()
+        if self._holder == me:
+            return False
+        if not self._lock.acquire(timeout=self.timeout):
+            return False
+        self._holder = me
+        return True
+
+    def release(self) -> None:
+        """Open the gate for the next writer."""
+        self._holder = None
+        self._lock.release()
+
+    @property
+    def held(self) -> bool:
+        """True while some connection's write transaction holds the gate."""
+        return self._lock.locked()
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _gated_connection_class(gate: WriterGate) -> type[sqlite3.Connection]:
+    """A sqlite3 connection class whose first write of a transaction takes ``gate`` until it ends."""
+
+    class GatedCursor(sqlite3.Cursor):
+        def execute(self, sql: str, parameters: Any = (), /) -> Self:
+            self.connection.enter_gate_for(sql)  # type: ignore[attr-defined]
+            return super().execute(sql, parameters)
+
+        def executemany(self, sql: str, parameters: Any, /) -> Self:
+            self.connection.enter_gate_for(sql)  # type: ignore[attr-defined]
+            return super().executemany(sql, parameters)
+
+    class GatedConnection(sqlite3.Connection):
+        holds_gate = False
+
+        def enter_gate_for(self, sql: str) -> None:
+            if not self.holds_gate and sql.lstrip()[:7].upper().startswith(_WRITES):
+                self.holds_gate = gate.acquire()
+
+        def leave_gate(self) -> None:
+            if self.holds_gate:
+                self.holds_gate = False
+                gate.release()
+
+        def cursor(self, factory: Any = None) -> Any:
+            return super().cursor(factory or GatedCursor)
+
+        def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+            cursor: sqlite3.Cursor = self.cursor()
+            return cursor.execute(sql, parameters)
+
+        def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+            cursor: sqlite3.Cursor = self.cursor()
+            return cursor.executemany(sql, parameters)
+
+        def commit(self) -> None:
+            try:
+                super().commit()
+            finally:
+                self.leave_gate()
+
+        def rollback(self) -> None:
+            try:
+                super().rollback()
+            finally:
+                self.leave_gate()
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                self.leave_gate()
+
+    return GatedConnection
 
 
 _CHECKED_IN_AT = "waterline_checked_in_at"
