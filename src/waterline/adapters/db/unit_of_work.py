@@ -128,7 +128,7 @@ class SqlAlchemyUnitOfWork(EventRecordingUnitOfWork):
         block: a session that already holds a connection keeps its transaction.
         """
         session = self._current()
-        if session.get_bind().dialect.name == "postgresql":
+        if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
             connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         else:
             connection = session.connection()
