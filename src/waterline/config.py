@@ -160,6 +160,21 @@ class SmsSettings(BaseModel):
     outbox_interval_seconds: float = Field(default=2.0, gt=0)
 
 
+class MediaSettings(BaseModel):
+    """RTP media of the telephony engine: the local port range (even RTP ports, RTCP one above)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    port_min: int = Field(default=20000, ge=1024, le=65534)
+    port_max: int = Field(default=30000, ge=1025, le=65535)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MediaSettings:
+        if self.port_max <= self.port_min:
+            raise ValueError("media.port_max must be above media.port_min")
+        return self
+
+
 class Settings(BaseSettings):
     """All runtime configuration of one Waterline installation."""
 
@@ -180,6 +195,9 @@ class Settings(BaseSettings):
     dispatch: DispatchSettings = DispatchSettings()
     auth: AuthSettings = AuthSettings()
     sms: SmsSettings = SmsSettings()
+    media: MediaSettings = MediaSettings()
+    # the engine's diagnostic services bench-play and bench-record (always on in demo mode)
+    diagnostics: bool = False
 
     @property
     def database_url(self) -> str:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import random
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from waterline.sip import events as ev
 from waterline.sip.sdp import Direction, parse_sdp
 from waterline.telephony.journal import Journal
+from waterline.telephony.media import MediaEngine
+from waterline.telephony.pacer import Pacer, loop_sleep_until
+from waterline.telephony.prompt import PromptLibrary
+from waterline.telephony.rtpport import PortPool
+from waterline.telephony.services import Diagnostics, RecordingKeeper
 from waterline.telephony.switch import RING_LIMIT, Switch
 
 OFFER = (
@@ -191,3 +200,94 @@ def test_hangup_all_ends_answered_and_ringing_calls() -> None:
     endpoint.commands.clear()
     assert switch.hangup_all(1.0) == 2
     assert sorted(c.call for c in endpoint.commands if isinstance(c, ev.Hangup)) == ["answered", "ringing"]
+
+
+# ---------------------------------------------------------------- with a real media engine (issue 4)
+
+
+def _media_switch(loop: asyncio.AbstractEventLoop, tmp_path: Path, pool: PortPool, *, bench: bool = True
+                  ) -> tuple[Switch, FakeEndpoint, JournalLog, MediaEngine]:
+    endpoint = FakeEndpoint()
+    log = JournalLog()
+    pacer = Pacer(time.monotonic, loop_sleep_until(time.monotonic, loop), lambda data, addr: None)
+    media = MediaEngine(loop, pool, pacer, random.Random(5), host="127.0.0.1", clock=time.monotonic,
+                        wallclock=time.time)
+    keeper = RecordingKeeper(tmp_path, log.journal, time.time)
+    diagnostics = Diagnostics(PromptLibrary(), keeper, hangup=lambda leg: None, clock=time.monotonic,
+                              wallclock=time.time, bench=bench)
+    switch = Switch(endpoint, log.journal, clock=lambda: 1700000000.0, media=media, diagnostics=diagnostics)
+    switch.set_local_address("127.0.0.1", 5060)
+    return switch, endpoint, log, media
+
+
+def test_bench_play_answers_on_a_bound_media_port_and_journals_quality_at_the_end(tmp_path: Path) -> None:
+    async def main() -> None:
+        switch, endpoint, log, media = _media_switch(asyncio.get_running_loop(), tmp_path,
+                                                     PortPool(31600, 31699))
+        switch.handle(_incoming("bench-play"), 10.0)
+        [command] = endpoint.commands
+        assert isinstance(command, ev.Answer) and command.sdp is not None
+        session = media.get("leg1")
+        assert session is not None
+        assert parse_sdp(command.sdp).media[0].port == session.port
+        assert session.law.name == "PCMA" and session.dtmf_payload_type == 101
+        assert session.remote == ("10.0.0.5", 40000)
+        switch.handle(ev.CallEnded("leg1", "remote-bye"), 11.0)
+        assert session.closed and media.get("leg1") is None and media.pool.in_use == 0
+        ended = _journal(log)[-1]
+        assert ended["event"] == "call_ended" and ended["service"] == "bench-play"
+        assert ended["rtp_in"] == 0 and "rtp_lost" in ended and ended["prompt_s"] is None
+
+    asyncio.run(main())
+
+
+def test_no_free_rtp_port_answers_503(tmp_path: Path) -> None:
+    async def main() -> None:
+        switch, endpoint, log, media = _media_switch(asyncio.get_running_loop(), tmp_path,
+                                                     PortPool(31700, 31701))
+        switch.handle(_incoming("*43", call="a"), 0.0)
+        switch.handle(_incoming("*43", call="b"), 0.0)
+        assert endpoint.commands[-1] == ev.Reject("b", 503, "Service Unavailable")
+        assert _journal(log)[-1]["status"] == 503
+        media.close_all()
+
+    asyncio.run(main())
+
+
+def test_bench_services_are_404_without_the_flag(tmp_path: Path) -> None:
+    async def main() -> None:
+        switch, endpoint, _, media = _media_switch(asyncio.get_running_loop(), tmp_path,
+                                                   PortPool(31800, 31899), bench=False)
+        switch.handle(_incoming("bench-record"), 0.0)
+        assert endpoint.commands == [ev.Reject("leg1", 404, "Not Found")]
+        assert len(media) == 0
+
+    asyncio.run(main())
+
+
+def test_info_digit_is_journalled_once_with_the_call_id(tmp_path: Path) -> None:
+    async def main() -> None:
+        switch, _, log, media = _media_switch(asyncio.get_running_loop(), tmp_path, PortPool(31900, 31999))
+        switch.handle(_incoming("*43"), 0.0)
+        switch.handle(ev.DtmfReceived("leg1", "7", 100), 1.0)
+        digits = [e for e in _journal(log) if e["event"] == "dtmf"]
+        assert digits == [{"ts": 1700000000.0, "event": "dtmf", "call": "leg1", "call_id": "cid-1",
+                           "digit": "7", "via": "info"}]
+        media.close_all()
+
+    asyncio.run(main())
+
+
+def test_late_offer_answer_in_ack_configures_the_session(tmp_path: Path) -> None:
+    async def main() -> None:
+        switch, endpoint, _, media = _media_switch(asyncio.get_running_loop(), tmp_path,
+                                                   PortPool(31600, 31699))
+        switch.handle(_incoming("*43", sdp=None), 0.0)
+        session = media.get("leg1")
+        assert session is not None and session.remote is None
+        answer = OFFER.replace(b"RTP/AVP 8 101", b"RTP/AVP 0 101").replace(b"PCMA", b"PCMU")
+        switch.handle(ev.CallConfirmed("leg1", answer), 0.1)
+        assert session.remote == ("10.0.0.5", 40000) and session.law.name == "PCMU"
+        media.close_all()
+
+    asyncio.run(main())

@@ -13,12 +13,14 @@ import gc
 import logging
 import os
 import random
+import resource
 import signal
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from waterline.adapters.db.engine import create_engine, create_session_factory
 from waterline.config import Settings
@@ -31,6 +33,12 @@ from waterline.telephony.agents import AgentDirectory, fetch_from_store
 from waterline.telephony.bindings import FileRegistrationStore
 from waterline.telephony.hub import Hub
 from waterline.telephony.journal import Journal
+from waterline.telephony.media import MediaEngine
+from waterline.telephony.pacer import Pacer, loop_sleep_until
+from waterline.telephony.prompt import DEFAULT_PROMPT_DIR, PromptLibrary
+from waterline.telephony.recording import RecordingIndex
+from waterline.telephony.rtpport import PortPool
+from waterline.telephony.services import Diagnostics, RecordingKeeper
 from waterline.telephony.switch import Switch
 from waterline.telephony.tcp import TcpDriver
 from waterline.telephony.udp import DEFAULT_RCVBUF, make_udp_socket, open_udp
@@ -47,6 +55,8 @@ answer the SHA-256 one."""
 FLUSH_INTERVAL = 0.5
 SHUTDOWN_GRACE = 0.2
 GC_THRESHOLD = 20_000
+PACER_STOP_WAIT = 1.0
+RecordingHook = Callable[[RecordingIndex], None]
 
 
 def choose_loop(requested: str | None) -> str:
@@ -80,6 +90,7 @@ class Running:
 
     hub: Hub
     switch: Switch
+    media: MediaEngine
     host: str
     port: int
     loop_kind: str
@@ -116,18 +127,33 @@ def build_endpoint(
     return Endpoint(config, rng=rng, authenticator=authenticator, registrar=registrar)
 
 
-def run_engine(settings: Settings) -> None:
+def run_engine(settings: Settings, *, on_recording: RecordingHook | None = None) -> None:
     """Run the telephony engine until SIGTERM or SIGINT, then close cleanly (blocking).
 
     Listens on ``settings.sip.listen`` with UDP and TCP, writes calls and registrations to
-    ``<data_dir>/logs/telephony.jsonl`` and stderr.
+    ``<data_dir>/logs/telephony.jsonl`` and stderr. ``on_recording`` is called (on the engine's loop)
+    with the index record of every finished or recovered recording, to persist it in the store.
     """
     if settings.sip.listen is None:
         raise ValueError("run_engine needs settings.sip.listen (HOST:PORT)")
     kind = choose_loop(os.environ.get(LOOP_ENV))
     tune_gc()
+    raise_file_limit()
     with asyncio.Runner(loop_factory=_loop_factory(kind)) as runner:
-        runner.run(serve(settings, loop_kind=kind))
+        runner.run(serve(settings, loop_kind=kind, on_recording=on_recording))
+
+
+def raise_file_limit() -> int:
+    """Raise the soft limit of open files to the hard one: every call holds two RTP/RTCP sockets."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        wanted = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            return wanted
+        except (ValueError, OSError):
+            pass
+    return soft
 
 
 def tune_gc() -> None:
@@ -151,8 +177,9 @@ async def serve(
     stop: asyncio.Event | None = None,
     on_ready: Callable[[Running], None] | None = None,
     mirror_to_stderr: bool = True,
+    on_recording: RecordingHook | None = None,
 ) -> None:
-    """Serve SIP until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is None)."""
+    """Serve SIP and media until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is None)."""
     assert settings.sip.listen is not None
     host, port = settings.sip.listen
     loop = asyncio.get_running_loop()
@@ -172,10 +199,50 @@ async def serve(
     agents = AgentDirectory(fetch, settings.sip.realm, time.monotonic)
     registrar = Registrar(FileRegistrationStore(settings.data_dir / REGISTRATIONS_FILE, loop.time, time.time))
     endpoint = build_endpoint(settings, bound_host, bound_port, rng, agents=agents, registrar=registrar)
-    switch = Switch(endpoint, journal, clock=time.time)
+    # One pacer for every leg, on the monotonic clock (finer than uvloop's millisecond loop.time()).
+    pacer = Pacer(time.monotonic, loop_sleep_until(time.monotonic, loop), _discard)
+    media = MediaEngine(loop, PortPool(settings.media.port_min, settings.media.port_max), pacer, rng,
+                        host=bound_host, clock=time.monotonic, wallclock=time.time)
+    keeper = RecordingKeeper(settings.data_dir, journal, time.time, on_recording)
+    # recordings cut off by a crash become WAVs before any new call can start one
+    keeper.recover()
+    pending: set[asyncio.Future[RecordingIndex]] = set()
+
+    def offload(work: Callable[[], RecordingIndex], done: Callable[[RecordingIndex], None]) -> None:
+        future = loop.run_in_executor(None, work)
+        pending.add(future)
+
+        def finished(result: asyncio.Future[RecordingIndex]) -> None:
+            pending.discard(result)
+            if result.cancelled():
+                return
+            error = result.exception()
+            if error is not None:
+                _log.error("finishing a recording failed", exc_info=error)
+                return
+            done(result.result())
+
+        future.add_done_callback(finished)
+
+    def hangup_now(leg: str) -> None:
+        if switch.hangup(leg, loop.time()):
+            hub.pump()
+
+    def schedule_hangup(leg: str) -> None:
+        # services decide to hang up from inside a pacer tick: the SIP work waits for the next loop pass
+        loop.call_soon(hangup_now, leg)
+
+    diagnostics = Diagnostics(
+        PromptLibrary([settings.data_dir / "prompts", DEFAULT_PROMPT_DIR]), keeper,
+        hangup=schedule_hangup,
+        clock=time.monotonic, wallclock=time.time, bench=settings.demo or settings.diagnostics,
+        timezone=ZoneInfo(settings.display_timezone), offload=offload,
+    )
+    switch = Switch(endpoint, journal, clock=time.time, media=media, diagnostics=diagnostics)
     switch.set_local_address(bound_host, bound_port)
     hub = Hub(endpoint, switch.handle, loop)
     udp = await open_udp(hub, sock)
+    pacer_task = loop.create_task(pacer.run())
 
     def connection_lost(addr: tuple[str, int]) -> None:
         endpoint.connection_lost(addr, loop.time())
@@ -187,7 +254,7 @@ async def serve(
         journal.write("engine_started", time.time(), host=bound_host, port=bound_port, loop=loop_kind)
         journal.flush()
         if on_ready is not None:
-            on_ready(Running(hub, switch, bound_host, bound_port, loop_kind))
+            on_ready(Running(hub, switch, media, bound_host, bound_port, loop_kind))
         while not stop.is_set():
             try:
                 await asyncio.wait_for(stop.wait(), FLUSH_INTERVAL)
@@ -201,6 +268,7 @@ async def serve(
                     if not registrar.lookup(aor, now):
                         journal.write("unregistered", time.time(), aor=aor, reason="expired")
             hub.pump()
+            media.send_reports()
             journal.flush()
         # Hang up what is still up, and give the BYEs a moment to leave (TCP writes are buffered).
         if switch.hangup_all(loop.time()):
@@ -210,10 +278,26 @@ async def serve(
         hub.close()
         udp.close()
         await tcp.close()
+        media.close_all()
+        pacer.stop()
+        try:
+            await asyncio.wait_for(pacer_task, PACER_STOP_WAIT)
+        except TimeoutError:
+            pass
+        if pending:
+            # recordings of the last calls are being mixed: index them before the journal closes
+            await asyncio.wait(pending, timeout=10.0)
         stats = {f"sip_{name}": value for name, value in dataclasses.asdict(endpoint.stats).items()}
+        pacing = {f"pacer_{name}": value for name, value in dataclasses.asdict(pacer.stats).items()}
         journal.write(
             "engine_stopped", time.time(), errors=hub.errors, calls=switch.calls_total,
-            tcp_framing_errors=tcp.framing_errors, udp_send_errors=udp.send_errors, **stats,
+            tcp_framing_errors=tcp.framing_errors, udp_send_errors=udp.send_errors,
+            media_sessions=media.opened, rtp_ports_exhausted=media.pool.exhausted,
+            pacer_send_p99_ms=round(pacer.send_jitter.percentile(99) * 1000, 2), **stats, **pacing,
         )
         journal.close()
         store.dispose()
+
+
+def _discard(data: bytes, addr: tuple[str, int]) -> None:
+    """The pacer's default way out; every media session registers its own socket instead."""

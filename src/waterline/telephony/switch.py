@@ -1,10 +1,15 @@
-"""Call control glue for issue 3: what the engine does with the SIP endpoint's events.
+"""Call control glue: what the engine does with the SIP endpoint's events.
 
-Until the call-control layer (``waterline.calls``) and media land, the switch knows two test
-extensions: ``*43`` (echo test) answers 200 OK with an SDP answer and waits for the caller's BYE,
+Until the call-control layer (``waterline.calls``) lands, the switch knows a few test extensions:
+the diagnostic services of :mod:`waterline.telephony.services` (``*43`` echo test, and when enabled
+``bench-play`` and ``bench-record``) are answered with an SDP answer on a real media session;
 ``*41`` (ring test) rings and never answers, so a caller can exercise CANCEL; it gives up with 480
-after :data:`RING_LIMIT` seconds. Every other number gets 404. Calls and registrations are written
-to the :class:`~waterline.telephony.journal.Journal` for later issues to consume.
+after :data:`RING_LIMIT` seconds. Every other number gets 404, and 503 when no RTP port is free.
+Calls, digits and registrations are written to the :class:`~waterline.telephony.journal.Journal`
+for later issues to consume; a call's media quality figures go into its ``call_ended`` line.
+
+Without a :class:`~waterline.telephony.media.MediaEngine` (unit tests of the SIP side) ``*43`` is
+answered with an SDP answer naming a port that nobody reads.
 """
 
 from __future__ import annotations
@@ -15,9 +20,19 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from waterline.sip import events as ev
-from waterline.sip.sdp import SdpError, SessionDescription, answer_offer, build_offer, parse_sdp
+from waterline.sip.sdp import (
+    Negotiated,
+    SdpError,
+    SessionDescription,
+    accept_answer,
+    answer_offer,
+    build_offer,
+    parse_sdp,
+)
 from waterline.telephony.hub import Address
-from waterline.telephony.journal import Journal
+from waterline.telephony.journal import Journal, JournalValue
+from waterline.telephony.media import MediaEngine, MediaSession, law_for_codec
+from waterline.telephony.services import Diagnostics
 
 _log = logging.getLogger(__name__)
 
@@ -26,7 +41,7 @@ RING_EXTENSION = "*41"
 RING_LIMIT = 60.0
 """Seconds the ring test extension rings before answering 480 (a caller that vanished without CANCEL)."""
 MEDIA_PORTS = (20000, 30000)
-"""Even RTP ports advertised in answers, until the media issue binds real ones."""
+"""Even RTP ports advertised in answers when the switch runs without a media engine."""
 
 
 def _where(addr: Address) -> str:
@@ -50,6 +65,8 @@ class _Call:
     media_port: int
     answered: bool
     ring_deadline: float | None
+    session: MediaSession | None = None
+    offer: SessionDescription | None = None  # ours, when the INVITE had none (late offer, answer in ACK)
 
 
 class Switch:
@@ -62,11 +79,17 @@ class Switch:
         clock: Callable[[], float],
         *,
         media_ip: str = "127.0.0.1",
+        media: MediaEngine | None = None,
+        diagnostics: Diagnostics | None = None,
     ) -> None:
+        """``media`` binds real RTP sessions for answered calls; ``diagnostics`` runs the test services
+        on them (without it only ``*43`` is answered, and its media is left alone)."""
         self._endpoint = endpoint
         self._journal = journal
         self._clock = clock
         self._media_ip = media_ip
+        self._media = media
+        self._diagnostics = diagnostics
         self._calls: dict[str, _Call] = {}
         self._next_port = MEDIA_PORTS[0]
         self._sessions = 0
@@ -92,6 +115,8 @@ class Switch:
             self._ended(event, now)
         elif isinstance(event, ev.Reinvited):
             self._reinvited(event, now)
+        elif isinstance(event, ev.CallConfirmed):
+            self._confirmed(event)
         elif isinstance(event, ev.Registered):
             self._journal.write(
                 "registered", self._clock(), aor=event.aor, contacts=" ".join(event.contacts),
@@ -102,7 +127,12 @@ class Switch:
                 "unregistered", self._clock(), aor=event.aor, source=_where(event.source)
             )
         elif isinstance(event, ev.DtmfReceived):
-            self._journal.write("dtmf", self._clock(), call=event.call, digit=event.digit)
+            call = self._calls.get(event.call)
+            if call is not None and call.session is not None:
+                call.session.digit(event.digit, "info")  # its digit handler journals it
+            else:
+                self._journal.write("dtmf", self._clock(), call=event.call,
+                                    call_id=call.call_id if call else None, digit=event.digit, via="info")
         elif isinstance(event, ev.RequestRefused):
             # Counted, not journalled: a flood of junk must not turn into a flood of log lines.
             self.refused += 1
@@ -117,6 +147,13 @@ class Switch:
         for leg in expired:
             self._endpoint.send(ev.Reject(leg, 480, "Temporarily Unavailable"), now)
 
+
+    def hangup(self, leg: str, now: float) -> bool:
+        """End one call from our side (a service finished); False when the leg is not ours any more."""
+        if leg not in self._calls:
+            return False
+        self._endpoint.send(ev.Hangup(leg), now)
+        return True
 
     def hangup_all(self, now: float) -> int:
         """End every call (BYE, CANCEL or a final response, as each leg's state needs); returns how many.
@@ -133,19 +170,9 @@ class Switch:
 
     def _incoming(self, event: ev.IncomingCall, now: float) -> None:
         number = event.request_user or ""
-        if number == ECHO_EXTENSION:
-            sdp = self._answer_sdp(event.sdp_offer, session_id=self._new_session(), version=1, port=None)
-            if sdp is None:
-                self._refuse(event, now, 488, "Not Acceptable Here")
-                return
-            body, port = sdp
-            call = self._track(event, now, port, answered=True, ring_deadline=None)
-            self._endpoint.send(ev.Answer(event.call, body), now)
-            self._journal.write(
-                "call_answered", self._clock(), call=event.call, call_id=event.call_id, number=number,
-                caller=event.from_uri, source=_where(event.source), transport=event.transport,
-                media_port=call.media_port,
-            )
+        diagnostics = self._diagnostics
+        if diagnostics.accepts(number) if diagnostics is not None else number == ECHO_EXTENSION:
+            self._answer_service(event, now, number)
         elif number == RING_EXTENSION:
             self._track(event, now, self._allocate_port(), answered=False, ring_deadline=now + RING_LIMIT)
             self._endpoint.send(ev.Ring(event.call), now)
@@ -155,6 +182,62 @@ class Switch:
             )
         else:
             self._refuse(event, now, 404, "Not Found")
+
+    def _answer_service(self, event: ev.IncomingCall, now: float, number: str) -> None:
+        session = None
+        if self._media is not None:
+            session = self._media.open(event.call)
+            if session is None:
+                self._refuse(event, now, 503, "Service Unavailable")  # every RTP port is in use
+                return
+        port = session.port if session is not None else self._allocate_port()
+        answer = self._answer_sdp(event.sdp_offer, session_id=self._new_session(), version=1, port=port)
+        if answer is None:
+            if session is not None:
+                session.close()
+            self._refuse(event, now, 488, "Not Acceptable Here")
+            return
+        body, negotiated, our_offer = answer
+        call = self._track(event, now, port, answered=True, ring_deadline=None)
+        call.session = session
+        call.offer = our_offer
+        self._endpoint.send(ev.Answer(event.call, body), now)
+        self._journal.write(
+            "call_answered", self._clock(), call=event.call, call_id=event.call_id, number=number,
+            caller=event.from_uri, source=_where(event.source), transport=event.transport,
+            media_port=call.media_port,
+        )
+        if session is None:
+            return
+        if negotiated is not None:
+            self._configure(session, negotiated)
+        session.on_digit = self._digit_handler(event.call, event.call_id)
+        if self._diagnostics is not None:
+            self._diagnostics.start(event.call, event.call_id, number, session)
+
+    def _digit_handler(self, leg: str, call_id: str) -> Callable[[str, str], None]:
+        def journal_digit(digit: str, via: str) -> None:
+            self._journal.write("dtmf", self._clock(), call=leg, call_id=call_id, digit=digit, via=via)
+
+        return journal_digit
+
+    def _configure(self, session: MediaSession, negotiated: Negotiated) -> None:
+        law = law_for_codec(negotiated.codec)
+        if law is None:
+            return  # answer_offer only accepts G.711 here; anything else is a bug upstream
+        session.configure(law, negotiated.payload_type, negotiated.dtmf_payload_type,
+                          (negotiated.remote_address, negotiated.remote_port),
+                          sends=negotiated.direction.sends)
+
+    def _confirmed(self, event: ev.CallConfirmed) -> None:
+        call = self._calls.get(event.call)
+        if call is None or call.session is None or call.offer is None or not event.sdp:
+            return
+        try:
+            negotiated = accept_answer(call.offer, parse_sdp(event.sdp))
+        except SdpError:
+            return  # a useless answer in the ACK: the session latches to whatever the caller sends
+        self._configure(call.session, negotiated)
 
     def _refuse(self, event: ev.IncomingCall, now: float, status: int, reason: str) -> None:
         self._endpoint.send(ev.Reject(event.call, status, reason), now)
@@ -168,10 +251,15 @@ class Switch:
         call = self._calls.pop(event.call, None)
         if call is None:
             return  # a leg we refused: already journalled as call_rejected
+        extra: dict[str, JournalValue] = {}
+        if call.session is not None:
+            extra.update(call.session.close().as_fields())
+        if self._diagnostics is not None:
+            extra.update(self._diagnostics.end(event.call))
         self._journal.write(
             "call_ended", self._clock(), call=event.call, call_id=call.call_id, number=call.number,
             reason=event.reason, status=event.status, answered=call.answered,
-            duration=round(now - call.started, 3),
+            duration=round(now - call.started, 3), **extra,
         )
 
     def _reinvited(self, event: ev.Reinvited, now: float) -> None:
@@ -186,6 +274,8 @@ class Switch:
             self._endpoint.send(ev.Reject(event.call, 488, "Not Acceptable Here"), now)
             return
         self._endpoint.send(ev.Answer(event.call, sdp[0]), now)
+        if call.session is not None and sdp[1] is not None:
+            self._configure(call.session, sdp[1])
         self._journal.write("call_held" if event.on_hold else "call_resumed", self._clock(), call=event.call,
                             call_id=call.call_id)
 
@@ -213,18 +303,18 @@ class Switch:
         return port
 
     def _answer_sdp(
-        self, offer_bytes: bytes | None, *, session_id: str, version: int, port: int | None
-    ) -> tuple[bytes, int] | None:
-        """Our SDP for an offer (or, for a late-offer INVITE without SDP, our own offer)."""
-        media_port = port if port is not None else self._allocate_port()
+        self, offer_bytes: bytes | None, *, session_id: str, version: int, port: int
+    ) -> tuple[bytes, Negotiated | None, SessionDescription | None] | None:
+        """Our SDP for an offer, with the negotiated stream; for a late-offer INVITE without SDP, our own
+        offer (returned too: the answer comes in the ACK)."""
         if not offer_bytes:
-            offer = build_offer(local_ip=self._media_ip, local_port=media_port, session_id=session_id,
+            offer = build_offer(local_ip=self._media_ip, local_port=port, session_id=session_id,
                                 session_version=version)
-            return offer.to_bytes(), media_port
+            return offer.to_bytes(), None, offer
         try:
             parsed: SessionDescription = parse_sdp(offer_bytes)
-            answer, _ = answer_offer(parsed, local_ip=self._media_ip, local_port=media_port,
-                                     session_id=session_id, session_version=version)
+            answer, negotiated = answer_offer(parsed, local_ip=self._media_ip, local_port=port,
+                                              session_id=session_id, session_version=version)
         except SdpError:
             return None
-        return answer.to_bytes(), media_port
+        return answer.to_bytes(), negotiated, None

@@ -1,0 +1,501 @@
+"""Per-call media sessions on the event loop: RTP and RTCP sockets, symmetric RTP, DTMF, paced sending.
+
+A :class:`MediaSession` owns one even RTP port and the RTCP port above it, both plain non-blocking UDP
+sockets watched with ``loop.add_reader``: opening a session is synchronous (the port is bound before
+the SDP answer names it, and there is no task or transport object per call), and one readiness
+callback drains every datagram waiting on the socket.
+
+Receive path, per packet: parse (:mod:`waterline.rtp.packet`), latch the remote address, receive
+statistics (:class:`~waterline.rtp.stream.ReceiveStream`), then either the RFC 4733 receiver (on the
+negotiated telephone-event payload type; each key reported once, when it goes down) or the audio
+consumers (echo, recorder, relay) with the payload and its :class:`~waterline.rtp.stream.Arrival`.
+
+Symmetric RTP (RFC 4961): a phone behind NAT sends from an address other than the one in its SDP,
+and only its own packets tell us where it really is. We send to the SDP address until the first
+packet arrives, then to the packet's source. A packet from another source is ignored while the
+latched one is alive; once the latched source has been silent for :data:`RELATCH_AFTER` seconds the
+next source wins (NAT rebinding, or the call moved to another media server), so a stray or spoofed
+stream cannot take over a live call.
+
+Send path: each session registers one stream with the process's shared
+:class:`~waterline.telephony.pacer.Pacer` for its whole life; what it sends is its current *feed*
+(``feed(skipped) -> G.711 payload | None``): a prompt player, an echo queue, later a relay. The
+session numbers the payloads as RTP (:class:`~waterline.rtp.stream.SendStream`), hands each one to
+its outbound tap (the recorder's second channel), and the pacer sends them on its absolute schedule.
+
+RTCP: the engine calls :meth:`MediaEngine.send_reports` every few seconds; each session due sends an
+SR (or RR while it has sent nothing) with a report block about the caller and its CNAME, and a BYE
+when it closes. Reports from the far end give its view of our stream (loss, jitter, round trip).
+:meth:`MediaSession.close` returns the call's quality figures for the journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import random
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from waterline.rtp.dtmf import DigitStarted, DtmfReceiver
+from waterline.rtp.g711 import PCMA, PCMU, Law
+from waterline.rtp.packet import Payload, RtpError, parse_packet
+from waterline.rtp.rtcp import (
+    Bye,
+    ReceiverReport,
+    ReportBlock,
+    RtcpPacket,
+    SdesChunk,
+    SenderReport,
+    SourceDescription,
+    parse_compound,
+    receiver_report,
+    report_block,
+    round_trip_time,
+    sender_report,
+    serialise_compound,
+)
+from waterline.rtp.stream import Arrival, ReceiveStream, SendStream
+from waterline.telephony.pacer import Pacer
+from waterline.telephony.rtpport import PortPool
+
+__all__ = [
+    "AudioConsumer",
+    "DigitHandler",
+    "Feed",
+    "MediaEngine",
+    "MediaSession",
+    "MediaStats",
+    "law_for_codec",
+]
+
+_log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+Feed = Callable[[int], bytes | None]
+"""What a session sends: ``feed(skipped) -> payload | None``; ``skipped`` periods were missed by the pacer."""
+AudioConsumer = Callable[[Payload, Arrival], None]
+"""Gets every valid audio payload the caller sends (a view into the datagram: copy it to keep it)."""
+DigitHandler = Callable[[str, str], None]
+"""Gets ``(digit, via)``, ``via`` being "rfc4733" or "info"."""
+
+RECV_SIZE = 2048
+MAX_BATCH = 64
+"""Datagrams drained per readiness callback at most, so one flooded socket cannot starve the loop."""
+RELATCH_AFTER = 0.5
+RTCP_INTERVAL = 5.0
+"""Seconds between reports (RFC 3550's minimum; two-party calls stay far below its bandwidth share)."""
+BIND_ATTEMPTS = 64
+"""Pairs tried when opening a session before giving up: other programs (another engine on the host)
+may hold many ports of the range, and a failed bind costs microseconds."""
+CNAME_PREFIX = "waterline"
+SDES_CNAME = 1
+
+_LAWS = {"PCMU": PCMU, "PCMA": PCMA}
+
+
+def law_for_codec(name: str) -> Law | None:
+    """The G.711 law of a negotiated codec name ("PCMU", "PCMA"), or None for anything else."""
+    return _LAWS.get(name.upper())
+
+
+@dataclass(frozen=True, slots=True)
+class MediaStats:
+    """Quality figures of one session, journalled at call end.
+
+    ``lost``/``jitter_ms`` describe what we received from the caller; ``remote_*`` what the caller's
+    last RTCP report said about our stream (None when it sent none); ``rtt_ms`` the round trip computed
+    from that report.
+    """
+
+    packets_in: int
+    packets_out: int
+    lost: int
+    jitter_ms: float
+    malformed: int
+    foreign: int
+    relatched: int
+    digits: int
+    remote_fraction_lost: float | None
+    remote_jitter_ms: float | None
+    rtt_ms: float | None
+
+    def as_fields(self) -> dict[str, int | float | None]:
+        """The figures as flat journal fields (``rtp_`` prefixed)."""
+        return {
+            "rtp_in": self.packets_in, "rtp_out": self.packets_out, "rtp_lost": self.lost,
+            "rtp_jitter_ms": self.jitter_ms, "rtp_malformed": self.malformed, "rtp_foreign": self.foreign,
+            "rtp_relatched": self.relatched, "rtp_digits": self.digits,
+            "rtcp_remote_loss": self.remote_fraction_lost, "rtcp_remote_jitter_ms": self.remote_jitter_ms,
+            "rtcp_rtt_ms": self.rtt_ms,
+        }
+
+
+def _bind_pair(host: str, port: int) -> tuple[socket.socket, socket.socket] | None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sockets: list[socket.socket] = []
+    try:
+        for number in (port, port + 1):
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            sockets.append(sock)
+            sock.setblocking(False)
+            sock.bind((host, number))
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        return None
+    return sockets[0], sockets[1]
+
+
+class MediaSession:
+    """The media of one call leg: its two sockets, receive state, DTMF, paced sending, RTCP."""
+
+    def __init__(self, engine: MediaEngine, call: str, port: int, rtp: socket.socket, rtcp: socket.socket,
+                 send_stream: SendStream) -> None:
+        self._engine = engine
+        self.call = call
+        self.port = port
+        self._rtp = rtp
+        self._rtcp = rtcp
+        self.tx = send_stream
+        self.law: Law = PCMU
+        self.payload_type = PCMU.payload_type
+        self.dtmf_payload_type: int | None = None
+        self.rx = ReceiveStream(8000)
+        self.dtmf = DtmfReceiver()
+        self.remote: Address | None = None
+        """Where we send RTP: the SDP address until the first packet arrives, then its source."""
+        self.rtcp_remote: Address | None = None
+        self.latched = False
+        self._rtcp_latched = False
+        self._source: Address | None = None
+        self._last_in = 0.0
+        self.consumers: list[AudioConsumer] = []
+        self.on_digit: DigitHandler | None = None
+        self.outbound_tap: Callable[[bytes], None] | None = None
+        self._feed: Feed | None = None
+        self.muted = False
+        self.closed = False
+        self.next_report = 0.0
+        self._sent_since_report = False
+        self._paced = engine.pacer.add(self._tick, ("0.0.0.0", 9), self._send)
+        self.packets_in = 0
+        self.malformed = 0
+        self.foreign = 0
+        self.relatched = 0
+        self.digits = 0
+        self.remote_block: ReportBlock | None = None
+        self.rtt: float | None = None
+
+    # -- configuration ---------------------------------------------------------------------------------------
+
+    def configure(self, law: Law, payload_type: int, dtmf_payload_type: int | None,
+                  remote: Address | None, *, sends: bool = True) -> None:
+        """Apply a negotiated description (at answer, and again after a re-INVITE or a late answer).
+
+        A new remote address from the SDP replaces the latched one (the peer moved its media on
+        purpose); ``sends`` False (we were put on hold, or the stream is recvonly for us) mutes sending.
+        """
+        self.law = law
+        self.payload_type = payload_type
+        self.tx.payload_type = payload_type
+        self.dtmf_payload_type = dtmf_payload_type
+        if remote is not None and self._engine.usable(remote):
+            if remote != self.remote and remote != self._source:
+                self.latched = False
+                self._rtcp_latched = False
+                self._source = None
+                self._set_remote(remote, rtcp_too=True)
+        self.muted = not sends
+
+    def _set_remote(self, remote: Address, *, rtcp_too: bool) -> None:
+        self.remote = remote
+        self._paced.addr = remote
+        if rtcp_too:
+            self.rtcp_remote = (remote[0], remote[1] + 1)
+
+    def play(self, feed: Feed | None) -> None:
+        """Send ``feed``'s payloads from the next pacer period on (None: send nothing)."""
+        self._feed = feed
+        self.tx.start_talkspurt()
+
+    def watch(self) -> None:
+        """Start reading both sockets on the engine's loop (done by :meth:`MediaEngine.open`)."""
+        loop = self._engine.loop
+        loop.add_reader(self._rtp.fileno(), self._on_rtp)
+        loop.add_reader(self._rtcp.fileno(), self._on_rtcp)
+
+    # -- sending (called by the pacer) -----------------------------------------------------------------------
+
+    def _send(self, data: bytes, addr: Address) -> None:
+        self._rtp.sendto(data, addr)
+
+    def _tick(self, skipped: int) -> bytes | None:
+        feed = self._feed
+        if skipped:
+            self.tx.pause(skipped * 160)
+        if feed is None or self.remote is None:
+            return None
+        frame = feed(skipped)
+        if frame is None or self.muted:
+            return None
+        tap = self.outbound_tap
+        if tap is not None:
+            tap(frame)
+        self._sent_since_report = True
+        return self.tx.frame(frame, samples=len(frame)).serialise()
+
+    # -- receiving -------------------------------------------------------------------------------------------
+
+    def _on_rtp(self) -> None:
+        sock = self._rtp
+        now = self._engine.clock()
+        receive = self.receive
+        for _ in range(MAX_BATCH):
+            try:
+                data, addr = sock.recvfrom(RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return  # e.g. ICMP errors reported on the socket: nothing to read now
+            receive(data, addr, now)
+
+    def receive(self, data: bytes, addr: Address, now: float) -> None:
+        """Handle one RTP datagram from ``addr`` that arrived at ``now`` (the socket callback's body)."""
+        try:
+            packet = parse_packet(data)
+        except RtpError:
+            self.malformed += 1
+            return
+        if addr != self._source and not self._latch(addr, now):
+            self.foreign += 1
+            return
+        self._last_in = now
+        self.packets_in += 1
+        arrival = self.rx.receive(packet, now)
+        pt = packet.payload_type
+        if pt == self.payload_type:
+            if arrival.valid:
+                for consumer in self.consumers:
+                    consumer(packet.payload, arrival)
+        elif pt == self.dtmf_payload_type:
+            try:
+                events = self.dtmf.receive(packet, now)
+            except RtpError:
+                self.malformed += 1
+                return
+            for event in events:
+                if isinstance(event, DigitStarted):
+                    self.digit(event.digit, "rfc4733")
+
+    def _latch(self, addr: Address, now: float) -> bool:
+        if self._source is not None:
+            if now - self._last_in < RELATCH_AFTER:
+                return False
+            self.relatched += 1
+        self._source = addr
+        self.latched = True
+        if addr != self.remote:
+            # RTCP goes to the port above the RTP source until the peer's own RTCP shows where it is
+            self._set_remote(addr, rtcp_too=not self._rtcp_latched)
+        return True
+
+    def digit(self, digit: str, via: str) -> None:
+        """A digit arrived (RFC 4733 from the receive path, or a SIP INFO the switch passes on)."""
+        self.digits += 1
+        handler = self.on_digit
+        if handler is not None:
+            handler(digit, via)
+
+    # -- RTCP ------------------------------------------------------------------------------------------------
+
+    def _on_rtcp(self) -> None:
+        sock = self._rtcp
+        now = self._engine.clock()
+        for _ in range(MAX_BATCH):
+            try:
+                data, addr = sock.recvfrom(RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            self.receive_rtcp(data, addr, now, self._engine.wallclock())
+
+    def receive_rtcp(self, data: bytes, addr: Address, now: float, wallclock: float) -> None:
+        """Handle one RTCP datagram: note the peer's SR, keep its report about our stream."""
+        try:
+            packets = parse_compound(data)
+        except RtpError:
+            self.malformed += 1
+            return
+        if self._source is not None and addr[0] == self._source[0]:
+            self.rtcp_remote = addr  # symmetric RTCP: answer where its reports come from
+            self._rtcp_latched = True
+        for packet in packets:
+            if isinstance(packet, SenderReport):
+                if packet.ssrc == self.rx.ssrc:
+                    self.rx.note_sender_report(packet.ntp_timestamp, now)
+                self._note_blocks(packet.reports, wallclock)
+            elif isinstance(packet, ReceiverReport):
+                self._note_blocks(packet.reports, wallclock)
+
+    def _note_blocks(self, blocks: tuple[ReportBlock, ...], wallclock: float) -> None:
+        for block in blocks:
+            if block.ssrc == self.tx.ssrc:
+                self.remote_block = block
+                rtt = round_trip_time(block, wallclock)
+                if rtt is not None:
+                    self.rtt = rtt
+
+    def report(self, now: float, wallclock: float, *, bye: bool = False) -> bytes:
+        """Our compound RTCP datagram now: SR (or RR before we sent anything) + SDES CNAME (+ BYE)."""
+        block = report_block(self.rx, now)
+        blocks = (block,) if block is not None else ()
+        first: RtcpPacket
+        if self._sent_since_report or self.tx.packet_count:
+            first = sender_report(self.tx, wallclock, blocks)
+        else:
+            first = receiver_report(self.tx.ssrc, blocks)
+        self._sent_since_report = False
+        cname = SdesChunk(self.tx.ssrc, ((SDES_CNAME, self._engine.cname),))
+        packets: list[RtcpPacket] = [first, SourceDescription((cname,))]
+        if bye:
+            packets.append(Bye((self.tx.ssrc,)))
+        return serialise_compound(packets)
+
+    def send_report(self, now: float, wallclock: float, *, bye: bool = False) -> None:
+        """Send :meth:`report` to the peer's RTCP address (nothing while that is unknown)."""
+        self.next_report = now + RTCP_INTERVAL
+        if self.rtcp_remote is None:
+            return
+        try:
+            self._rtcp.sendto(self.report(now, wallclock, bye=bye), self.rtcp_remote)
+        except OSError:
+            pass  # best effort: statistics, never worth failing a call for
+
+    # -- end -------------------------------------------------------------------------------------------------
+
+    def stats(self) -> MediaStats:
+        """The session's quality figures so far."""
+        block = self.remote_block
+        return MediaStats(
+            packets_in=self.packets_in, packets_out=self.tx.packet_count, lost=max(0, self.rx.lost),
+            jitter_ms=round(self.rx.jitter / 8.0, 2), malformed=self.malformed, foreign=self.foreign,
+            relatched=self.relatched, digits=self.digits,
+            remote_fraction_lost=None if block is None else round(block.fraction_lost / 256, 4),
+            remote_jitter_ms=None if block is None else round(block.jitter / 8.0, 2),
+            rtt_ms=None if self.rtt is None else round(self.rtt * 1000, 2),
+        )
+
+    def close(self) -> MediaStats:
+        """Stop sending, say RTCP BYE, close the sockets and return the port pair; idempotent."""
+        if self.closed:
+            return self.stats()
+        self.closed = True
+        self._paced.close()
+        self._feed = None
+        self.consumers = []
+        self.on_digit = None
+        self.outbound_tap = None
+        engine = self._engine
+        self.send_report(engine.clock(), engine.wallclock(), bye=True)
+        for sock in (self._rtp, self._rtcp):
+            try:
+                engine.loop.remove_reader(sock.fileno())
+            except (ValueError, OSError):
+                pass  # the loop is closing already
+            sock.close()
+        engine.forget(self)
+        return self.stats()
+
+
+class MediaEngine:
+    """All media sessions of the process: port pool, shared pacer, sockets on the running loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, pool: PortPool, pacer: Pacer, rng: random.Random, *,
+                 host: str, clock: Callable[[], float], wallclock: Callable[[], float],
+                 cname: str = CNAME_PREFIX) -> None:
+        """``host`` is the address the sockets bind; ``clock`` the monotonic clock of arrival times
+        (the pacer's), ``wallclock`` Unix time for RTCP; ``rng`` a ``random.Random`` for SSRCs and
+        sequence origins."""
+        self.loop = loop
+        self.pool = pool
+        self.pacer = pacer
+        self._rng = rng
+        self.host = host
+        self.clock = clock
+        self.wallclock = wallclock
+        self.cname = f"{cname}@{host}".encode()
+        self.family_version = 6 if ":" in host else 4
+        self._sessions: dict[str, MediaSession] = {}
+        self.opened = 0
+        self.bind_failures = 0
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def usable(self, remote: Address) -> bool:
+        """Whether an SDP address can be sent to from our sockets: an IP literal of our family, not the
+        "any" address (old-style hold) and a real port. Host names are not resolved here (a lookup
+        would stall every call); such a peer is reached once its first packet is latched."""
+        host, port = remote
+        if not 0 < port < 65536:
+            return False
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return ip.version == self.family_version and not ip.is_unspecified
+
+    def get(self, call: str) -> MediaSession | None:
+        """The open session of leg ``call``, if any."""
+        return self._sessions.get(call)
+
+    def open(self, call: str) -> MediaSession | None:
+        """Bind a new session's RTP/RTCP pair and start watching it; None when no pair is free."""
+        for _ in range(BIND_ATTEMPTS):
+            port = self.pool.allocate()
+            if port is None:
+                return None
+            pair = _bind_pair(self.host, port)
+            if pair is not None:
+                break
+            # held by another program: back of the queue, perhaps it is free again by then
+            self.bind_failures += 1
+            self.pool.release(port)
+        else:
+            return None
+        rtp, rtcp = pair
+        session = MediaSession(self, call, port, rtp, rtcp, SendStream(self._rng, PCMU.payload_type))
+        session.next_report = self.clock() + RTCP_INTERVAL
+        session.watch()
+        self._sessions[call] = session
+        self.opened += 1
+        return session
+
+    def forget(self, session: MediaSession) -> None:
+        """Drop a closed session and give its ports back (called by :meth:`MediaSession.close`)."""
+        if self._sessions.get(session.call) is session:
+            del self._sessions[session.call]
+        self.pool.release(session.port)
+
+    def send_reports(self) -> int:
+        """Send RTCP for every session whose report is due; returns how many were sent."""
+        now = self.clock()
+        wallclock = self.wallclock()
+        sent = 0
+        for session in list(self._sessions.values()):
+            if session.next_report <= now:
+                session.send_report(now, wallclock)
+                sent += 1
+        return sent
+
+    def close_all(self) -> None:
+        """Close every session (engine stop)."""
+        for session in list(self._sessions.values()):
+            try:
+                session.close()
+            except Exception:
+                _log.exception("closing the media of %s failed", session.call)
