@@ -4,12 +4,14 @@ For each service it starts ``python -m waterline.telephony`` (diagnostics on, uv
 helpers of ``bench/sip_cps.py``) and ramps SIPp with ``bench/scenarios/media_caller.xml``: INVITE with
 PCMA + telephone-event SDP, caller audio from ``/usr/share/sip-tester/g711a.pcap`` (play_pcap_audio,
 needs root), wait for the server's BYE after its 3.0 s prompt, answer 200. Every run is bounded
-(``-m rate*duration``, ``-l`` concurrency limit, ``-timeout``); per run it prints SIPp's successful and
-failed calls, retransmissions and peak concurrent calls, the server's CPU (% of one core) and RSS, and
-the prompt length as the server sent it (first to last RTP frame, from the engine's journal field
-``prompt_s`` of each ``call_ended``: p50/p95/max), with the frames sent per call (a 3.0 s prompt is 150;
-fewer means the pacer skipped frames) and the mean RTP packets received from the caller. For
-``bench-record`` it also counts the WAVs indexed.
+(``-m rate*duration``, ``-l`` concurrency limit, ``-timeout``). Per run it prints:
+
+- SIPp's successful and failed calls, retransmissions and peak concurrent calls;
+- the server's CPU (% of one core), RSS and peak RSS, and SIPp's own CPU (it shares the two cores);
+- the prompt length as the server sent it (first to last RTP frame: the engine journal's ``prompt_s``
+  of each ``call_ended``), p50/p95/max; the fewest frames one call sent and how many calls sent fewer
+  than the prompt's 150 (frames skipped by the pacer); the mean RTP packets received per call;
+- for ``bench-record``, the WAVs indexed.
 
 At the end, per service: the highest rate with zero failed calls (and no prompt past 3.1 s at p95),
 its peak concurrency, CPU and RSS, compared with Asterisk 20 on this machine kind
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,7 +47,7 @@ PROMPT_LIMIT = 3.1
 JOURNAL = Path("logs") / "telephony.jsonl"
 HEADER = (
     f"{'service':12} {'rate':>5} {'calls':>6} {'ok':>6} {'failed':>6} {'retr':>5} {'peak':>5} "
-    f"{'cpu %':>6} {'rss MB':>7} {'hwm MB':>7} {'prompt p50':>10} {'p95':>6} {'max':>6} "
+    f"{'cpu %':>6} {'sipp %':>6} {'rss MB':>7} {'hwm MB':>7} {'prompt p50':>10} {'p95':>6} {'max':>6} "
     f"{'frames min':>10} {'short':>5} {'rtp in':>6} {'wavs':>5}"
 )
 
@@ -62,6 +65,7 @@ class MediaRun:
     peak_calls: int
     elapsed: float
     cpu_percent: float
+    sipp_cpu_percent: float
     rss_mb: float
     hwm_mb: float
     prompts: list[float]
@@ -92,8 +96,9 @@ class MediaRun:
         median = statistics.median(self.prompts) if self.prompts else 0.0
         return (
             f"{self.service:12} {self.rate:>5} {self.attempted:>6} {self.successful:>6} {self.failed:>6} "
-            f"{self.retransmissions:>5} {self.peak_calls:>5} {self.cpu_percent:>6.1f} {self.rss_mb:>7.1f} "
-            f"{self.hwm_mb:>7.1f} {median:>10.3f} {self.percentile(95):>6.3f} "
+            f"{self.retransmissions:>5} {self.peak_calls:>5} {self.cpu_percent:>6.1f} "
+            f"{self.sipp_cpu_percent:>6.1f} {self.rss_mb:>7.1f} {self.hwm_mb:>7.1f} {median:>10.3f} "
+            f"{self.percentile(95):>6.3f} "
             f"{max(self.prompts, default=0.0):>6.3f} {min(self.frames, default=0):>10} "
             f"{self.short_prompts:>5} {statistics.mean(self.received) if self.received else 0:>6.0f} "
             f"{self.recordings:>5}"
@@ -155,11 +160,15 @@ def run_rate(service: str, pid: int, port: int, rate: int, duration: float, work
         "-trace_stat", "-stf", str(stat_file), "-fd", "1", "-buff_size", str(4 * 1024 * 1024),
     ]
     cpu_before = cpu_seconds(pid)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     subprocess.run(command, cwd=workdir, stdin=subprocess.DEVNULL, capture_output=True,
                    timeout=duration + 90, check=False)
     elapsed = time.monotonic() - started
     cpu = cpu_seconds(pid) - cpu_before
+    # the load generator shares the two cores: its CPU says how much of the machine it took
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sipp_cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
     rss, hwm = rss_mb(pid), hwm_mb(pid)
     time.sleep(settle)  # the engine flushes its journal every 0.5 s; recordings are mixed after the BYE
     records, offset = journal_since(journal, offset)
@@ -178,6 +187,7 @@ def run_rate(service: str, pid: int, port: int, rate: int, duration: float, work
         service=service, rate=rate, attempted=calls, successful=count("SuccessfulCall(C)"),
         failed=count("FailedCall(C)"), retransmissions=count("Retransmissions(C)"),
         peak_calls=peak_concurrency(stat_file), elapsed=elapsed, cpu_percent=100.0 * cpu / elapsed,
+        sipp_cpu_percent=100.0 * sipp_cpu / elapsed,
         rss_mb=rss, hwm_mb=hwm, prompts=prompts, frames=frames, received=received,
         recordings=recordings,
     )
