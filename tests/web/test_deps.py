@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,13 @@ from pydantic import SecretStr
 
 from fakes import FakeClock, FakeStore, FakeUnitOfWork
 from waterline.adapters.db.engine import create_engine, create_session_factory
+from waterline.adapters.db.users import UserRepository
 from waterline.config import Settings
+from waterline.domain.users import Role, User
 from waterline.services.bus import MessageBus
 from waterline.services.context import Dependencies
 from waterline.web.app import create_app
-from waterline.web.deps import AppServices, BusDep, UowDep
+from waterline.web.deps import AppServices, BusDep, UowDep, UserCache
 
 from .conftest import WebEnv
 
@@ -63,6 +66,56 @@ def test_disabled_user_token_stops_working(web: WebEnv) -> None:
     response = web.client.patch(f"/api/users/{me['id']}", json={"active": False}, headers=web.auth("owner"))
     assert response.status_code == 200 and response.json()["active"] is False
     assert web.client.get("/api/auth/me", headers=agent).status_code == 401
+
+
+def test_login_is_cached_briefly_when_the_store_changes_behind_the_app(web: WebEnv) -> None:
+    agent = web.auth("agent")
+    me = web.client.get("/api/auth/me", headers=agent).json()
+    with web.session_factory() as session:  # another process disables him: no invalidate here
+        UserRepository(session).set_active(me["id"], False, now=datetime.fromtimestamp(web.clock.now, UTC))
+        session.commit()
+    assert web.client.get("/api/auth/me", headers=agent).status_code == 200
+    web.clock.now += UserCache().ttl
+    assert web.client.get("/api/auth/me", headers=agent).status_code == 401
+
+
+def _user(user_id: int) -> User:
+    return User(id=user_id, username=f"u{user_id}", role=Role.AGENT)
+
+
+def test_user_cache_keeps_a_user_per_token_for_its_ttl() -> None:
+    cache = UserCache(ttl=2.0)
+    cache.put(_user(1), "t1", now=100.0, generation=cache.generation)
+    assert cache.get(1, "t1", now=101.9) == _user(1)
+    assert cache.get(1, "other-token", now=101.0) is None
+    assert cache.get(2, "t1", now=101.0) is None
+    assert cache.get(1, "t1", now=102.0) is None
+
+
+def test_user_cache_invalidate_forgets_one_user_or_all() -> None:
+    cache = UserCache()
+    for user_id in (1, 2):
+        cache.put(_user(user_id), f"t{user_id}", now=0.0, generation=cache.generation)
+    cache.invalidate(1)
+    assert cache.get(1, "t1", now=0.0) is None and cache.get(2, "t2", now=0.0) == _user(2)
+    cache.invalidate()
+    assert cache.get(2, "t2", now=0.0) is None
+
+
+def test_user_cache_ignores_a_load_that_began_before_an_invalidate() -> None:
+    cache = UserCache()
+    generation = cache.generation
+    cache.invalidate(1)
+    cache.put(_user(1), "t1", now=0.0, generation=generation)
+    assert cache.get(1, "t1", now=0.0) is None
+
+
+def test_user_cache_drops_the_oldest_beyond_its_size() -> None:
+    cache = UserCache(max_entries=2)
+    for user_id in (1, 2, 3):
+        cache.put(_user(user_id), f"t{user_id}", now=0.0, generation=cache.generation)
+    assert cache.get(1, "t1", now=0.0) is None
+    assert cache.get(3, "t3", now=0.0) == _user(3)
 
 
 def _probe_app(tmp_path: Path, **services: Any) -> TestClient:

@@ -12,13 +12,16 @@ lacks the permission), both with Chinese and English messages.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from argon2 import PasswordHasher
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +34,61 @@ from waterline.web.auth import InvalidToken, verify_token
 from waterline.web.errors import ApiError
 
 TOKEN_URL = "/api/auth/token"
+
+
+class UserCache:
+    """Users recently loaded for a bearer token, so most requests authenticate without the database.
+
+    Entries are keyed by user id and token and live ``ttl`` seconds of the app's clock; routes that
+    change a user call ``invalidate(user_id)`` so that disabling him takes effect at once in this
+    process (another worker process notices within ``ttl``). At most ``max_entries`` are kept, the
+    oldest dropped first. Safe to use from the threadpool and the event loop at once.
+    """
+
+    def __init__(self, ttl: float = 5.0, max_entries: int = 1024) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[int, str], tuple[float, User]] = OrderedDict()
+        self._lock = threading.Lock()
+        # Bumped by invalidate(), so a load that began before a change does not store a stale user.
+        self._generation = 0
+
+    @property
+    def generation(self) -> int:
+        """A counter that changes on every ``invalidate``; pass it back to ``put``."""
+        return self._generation
+
+    def get(self, user_id: int, token: str, *, now: float) -> User | None:
+        """The cached user for this token, or None when absent or older than ``ttl``."""
+        with self._lock:
+            entry = self._entries.get((user_id, token))
+            if entry is None:
+                return None
+            if now - entry[0] >= self.ttl or now < entry[0]:
+                del self._entries[(user_id, token)]
+                return None
+            return entry[1]
+
+    def put(self, user: User, token: str, *, now: float, generation: int) -> None:
+        """Remember ``user`` for ``token`` unless the cache was invalidated since ``generation``."""
+        with self._lock:
+            if generation != self._generation:
+                return
+            key = (user.id, token)
+            self._entries[key] = (now, user)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def invalidate(self, user_id: int | None = None) -> None:
+        """Forget ``user_id`` (every user when None); the next request loads him again."""
+        with self._lock:
+            self._generation += 1
+            if user_id is None:
+                self._entries.clear()
+                return
+            for key in [k for k in self._entries if k[0] == user_id]:
+                del self._entries[key]
 
 
 @dataclass(frozen=True)
@@ -49,15 +107,20 @@ class AppServices:
     bus: MessageBus | None = None
     uow_factory: Callable[[], UnitOfWork] | None = None
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
+    user_cache: UserCache = field(default_factory=UserCache)
 
 
-def get_settings(request: Request) -> Settings:
+# The dependencies below that do no I/O are ``async def``: FastAPI runs sync dependencies in its
+# threadpool, and each such hop costs more than the dependency itself.
+
+
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_services(request: Request) -> AppServices:
+async def get_services(request: Request) -> AppServices:
     """The services the app was created with."""
     services: AppServices = request.app.state.services
     return services
@@ -85,14 +148,14 @@ def _unavailable(what: str) -> ApiError:
     )
 
 
-def get_bus(services: ServicesDep) -> MessageBus:
+async def get_bus(services: ServicesDep) -> MessageBus:
     """The message bus; 503 when the app was built without one (e.g. a users-only test app)."""
     if services.bus is None:
         raise _unavailable("message bus")
     return services.bus
 
 
-def get_uow(services: ServicesDep) -> UnitOfWork:
+async def get_uow(services: ServicesDep) -> UnitOfWork:
     """A fresh unit of work for queries (use it in a ``with`` block); 503 when not configured."""
     if services.uow_factory is None:
         raise _unavailable("unit of work")
@@ -115,24 +178,39 @@ def _unauthenticated(en_detail: str) -> ApiError:
     )
 
 
-def current_user(
+def _load_user(services: AppServices, user_id: int) -> User | None:
+    # A session of its own, closed at once: the connection is back in the pool before the route runs.
+    with services.session_factory() as session:
+        return UserRepository(session, services.hasher).get(user_id)
+
+
+async def current_user(
     request: Request,
     settings: SettingsDep,
     services: ServicesDep,
-    session: SessionDep,
     bearer: Annotated[str | None, Depends(_bearer)],
 ) -> User:
-    """The user of this request, from the bearer token or else the session cookie; 401 otherwise."""
+    """The user of this request, from the bearer token or else the session cookie; 401 otherwise.
+
+    The token's signature and expiry are checked on every request; the user row is read from the
+    store only when ``services.user_cache`` has no fresh copy for this token.
+    """
     token = bearer or request.cookies.get(settings.auth.cookie_name)
     if not token:
         raise _unauthenticated("no bearer token or session cookie")
+    now = services.clock()
     try:
-        claims = verify_token(settings.secret, token, now=services.clock())
+        claims = verify_token(settings.secret, token, now=now)
     except InvalidToken as exc:
         raise _unauthenticated(str(exc)) from None
-    user = UserRepository(session, services.hasher).get(claims.user_id)
-    if user is None or not user.active:
-        raise _unauthenticated("user unknown or disabled")
+    cache = services.user_cache
+    user = cache.get(claims.user_id, token, now=now)
+    if user is None:
+        generation = cache.generation
+        user = await run_in_threadpool(_load_user, services, claims.user_id)
+        if user is None or not user.active:
+            raise _unauthenticated("user unknown or disabled")
+        cache.put(user, token, now=now, generation=generation)
     return user
 
 
@@ -145,7 +223,7 @@ def require(permission: Permission) -> Any:
     Use as ``user: Annotated[User, require(Permission.X)]`` or in ``dependencies=[require(...)]``.
     """
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if not user.may(permission):
             roles = "、".join(role.value for role in roles_with(permission))
             raise ApiError(

@@ -1,37 +1,30 @@
-"""Who may call the business routes, checked so that the login lookup holds no database connection.
+"""Who may call the business routes: ``authorised(permission)`` and ``SignedIn``.
 
-``require`` (web.deps) loads the user through the request's session, whose transaction then keeps a
-pooled connection until the response is sent, while the route opens a unit of work needing another
-one. Under load every worker thread can end up holding one connection and waiting for a second:
-the pool runs dry and requests stall until its timeout. These dependencies end that read-only
-transaction (the connection goes back to the pool) before the route body runs.
+These once ended the login lookup's transaction so that it held no pooled connection while the
+route's unit of work needed another (under load every worker thread held one connection and waited
+for a second). ``web.deps.current_user`` now loads the user in a session of its own, closed at once,
+and caches him briefly, so these are thin async aliases kept for the routes that use them.
 
 This module has no ``router``: the app factory mounts nothing from it.
 """
 
-# No ``from __future__ import annotations`` here: FastAPI reads the annotations of ``check`` below,
-# which refer to the closure's ``permission`` and must therefore be evaluated when it is defined.
+# No ``from __future__ import annotations`` here: FastAPI reads the annotations of the dependencies
+# at definition time.
 from typing import Annotated, Any
 
 from fastapi import Depends
 
 from waterline.domain.users import Permission, User
-from waterline.web.deps import CurrentUser, SessionDep, require
+from waterline.web.deps import CurrentUser, require
 
 
 def authorised(permission: Permission) -> Any:
-    """Like ``require(permission)`` (401/403 with bilingual messages), releasing the login's connection."""
-
-    def check(user: Annotated[User, require(permission)], session: SessionDep) -> User:
-        session.rollback()
-        return user
-
-    return Depends(check)
+    """Like ``require(permission)``: the current user, 401/403 with bilingual messages otherwise."""
+    return require(permission)
 
 
-def signed_in(user: CurrentUser, session: SessionDep) -> User:
-    """Any logged-in user (401 otherwise), releasing the login's connection; routes check roles further."""
-    session.rollback()
+async def signed_in(user: CurrentUser) -> User:
+    """Any logged-in user (401 otherwise); routes check roles further."""
     return user
 
 

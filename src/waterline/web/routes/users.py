@@ -106,6 +106,8 @@ def change_user(
     if body.active is not None:
         repo.set_active(user_id, body.active, now=now)
     session.commit()
+    # A disabled user's (or old password's) cached login must not outlive this change.
+    services.user_cache.invalidate(user_id)
     changed = repo.get(user_id)
     assert changed is not None
     return UserOut.of(changed)
