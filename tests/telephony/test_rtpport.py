@@ -46,3 +46,13 @@ def test_release_is_idempotent_and_ignores_foreign_ports() -> None:
 def test_bad_ranges_are_refused(low: int, high: int) -> None:
     with pytest.raises(ValueError):
         PortPool(low, high)
+
+
+def test_a_seeded_pool_starts_somewhere_in_the_range_and_still_hands_out_every_pair() -> None:
+    import random
+
+    pool = PortPool(20000, 20999, rng=random.Random(3))
+    ports = [pool.allocate() for _ in range(pool.capacity)]
+    assert ports[0] != 20000
+    assert sorted(p for p in ports if p is not None) == list(range(20000, 20999, 2))
+    assert pool.allocate() is None

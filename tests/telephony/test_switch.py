@@ -291,3 +291,16 @@ def test_late_offer_answer_in_ack_configures_the_session(tmp_path: Path) -> None
         media.close_all()
 
     asyncio.run(main())
+
+
+def test_close_media_finishes_the_recordings_of_calls_still_up(tmp_path: Path) -> None:
+    async def main() -> None:
+        switch, _, log, media = _media_switch(asyncio.get_running_loop(), tmp_path, PortPool(31600, 31699))
+        switch.handle(_incoming("bench-record"), 0.0)
+        assert switch.close_media() == 1
+        assert len(media) == 0
+        recordings = [e for e in _journal(log) if e["event"] == "recording"]
+        assert len(recordings) == 1 and recordings[0]["call_id"] == "cid-1"
+        assert (tmp_path / str(recordings[0]["path"])).exists()
+
+    asyncio.run(main())

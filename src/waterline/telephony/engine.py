@@ -201,7 +201,7 @@ async def serve(
     endpoint = build_endpoint(settings, bound_host, bound_port, rng, agents=agents, registrar=registrar)
     # One pacer for every leg, on the monotonic clock (finer than uvloop's millisecond loop.time()).
     pacer = Pacer(time.monotonic, loop_sleep_until(time.monotonic, loop), _discard)
-    media = MediaEngine(loop, PortPool(settings.media.port_min, settings.media.port_max), pacer, rng,
+    media = MediaEngine(loop, PortPool(settings.media.port_min, settings.media.port_max, rng=rng), pacer, rng,
                         host=bound_host, clock=time.monotonic, wallclock=time.time)
     keeper = RecordingKeeper(settings.data_dir, journal, time.time, on_recording)
     # recordings cut off by a crash become WAVs before any new call can start one
@@ -278,6 +278,7 @@ async def serve(
         hub.close()
         udp.close()
         await tcp.close()
+        switch.close_media()
         media.close_all()
         pacer.stop()
         try:

@@ -85,7 +85,7 @@ RECV_SIZE = 2048
 RELATCH_AFTER = 0.5
 RTCP_INTERVAL = 5.0
 """Seconds between reports (RFC 3550's minimum; two-party calls stay far below its bandwidth share)."""
-BIND_ATTEMPTS = 64
+BIND_ATTEMPTS = 128
 """Pairs tried when opening a session before giving up: other programs (another engine on the host)
 may hold many ports of the range, and a failed bind costs microseconds."""
 CNAME_PREFIX = "waterline"

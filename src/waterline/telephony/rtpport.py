@@ -9,6 +9,7 @@ returns None and the switch answers 503.
 
 from __future__ import annotations
 
+import random
 from collections import deque
 
 __all__ = ["DEFAULT_RANGE", "PortPool"]
@@ -20,8 +21,14 @@ DEFAULT_RANGE = (20000, 30000)
 class PortPool:
     """Even RTP ports of ``[low, high]`` whose RTCP port (RTP + 1) is also in the range."""
 
-    def __init__(self, low: int = DEFAULT_RANGE[0], high: int = DEFAULT_RANGE[1]) -> None:
-        """Ports ``low``..``high`` inclusive; raises ``ValueError`` when no RTP/RTCP pair fits."""
+    def __init__(self, low: int = DEFAULT_RANGE[0], high: int = DEFAULT_RANGE[1], *,
+                 rng: random.Random | None = None) -> None:
+        """Ports ``low``..``high`` inclusive; raises ``ValueError`` when no RTP/RTCP pair fits.
+
+        With ``rng`` the pool starts at a random pair of the range rather than the lowest: two engines
+        on one host with the same range (a benchmark next to a test server) then do not walk the same
+        ports in the same order and fight over every one of them.
+        """
         if not 0 < low <= high <= 65535:
             raise ValueError(f"bad RTP port range {low}-{high}")
         first = low + (low & 1)  # RFC 3550 §11: RTP on an even port, RTCP on the next odd one
@@ -31,6 +38,8 @@ class PortPool:
         self.low = low
         self.high = high
         self._free: deque[int] = deque(ports)
+        if rng is not None:
+            self._free.rotate(-rng.randrange(len(ports)))
         self._lent: set[int] = set()
         self.capacity = len(ports)
         self.exhausted = 0

@@ -166,6 +166,18 @@ class Switch:
             self._endpoint.send(ev.Hangup(leg), now)
         return len(legs)
 
+    def close_media(self) -> int:
+        """Close the media of every call still tracked and end its service (recordings are finished,
+        not left for the next start's recovery); returns how many. Last step of an engine stop."""
+        closed = 0
+        for leg, call in self._calls.items():
+            if call.session is not None and not call.session.closed:
+                call.session.close()
+                closed += 1
+            if self._diagnostics is not None:
+                self._diagnostics.end(leg)
+        return closed
+
     # ------------------------------------------------------------------ events
 
     def _incoming(self, event: ev.IncomingCall, now: float) -> None:
