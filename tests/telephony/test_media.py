@@ -328,3 +328,26 @@ def test_sdp_addresses_that_cannot_be_sent_to_are_ignored_until_a_packet_latches
         session.close()  # its RTCP BYE has nowhere to go and is not sent
 
     _run(test)
+
+
+def test_frames_the_pacer_skipped_reach_the_outbound_tap_as_silence() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        now = [100.0]
+        pacer = Pacer(lambda: now[0], loop_sleep_until(time.monotonic, loop), _discard, slots=1, max_burst=1)
+        engine = MediaEngine(loop, PortPool(*RANGE), pacer, random.Random(9), host=HOST,
+                             clock=time.monotonic, wallclock=time.time)
+        session = engine.open("leg")
+        assert session is not None
+        with _peer() as phone:
+            session.configure(PCMA, 8, None, _address(phone))
+            recorded: list[bytes] = []
+            session.outbound_tap = recorded.append
+            session.play(lambda skipped: b"\x11" * 160)
+            pacer.run_due(100.0)
+            now[0] = 100.1  # a 100 ms stall: four periods skipped, the fifth sent
+            pacer.run_due(100.1)
+            session.close()
+        assert recorded == [b"\x11" * 160] + [PCMA.silence_frame()] * 4 + [b"\x11" * 160]
+
+    asyncio.run(main())

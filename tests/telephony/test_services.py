@@ -235,3 +235,16 @@ def test_echo_feed_drops_what_the_pacer_skipped() -> None:
         echo.consume(bytes([n]) * 10, Arrival(True, n))
     assert echo(2) == bytes([2]) * 10
     assert echo.echoed == 1
+
+
+def test_caller_track_starts_on_the_recordings_time_line(tmp_path: Path) -> None:
+    import datetime as dt
+
+    clock = Clock(10.0)
+    recorder = CallRecorder(tmp_path, "late", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), PCMA, PCMA)
+    track = CallerTrack(recorder, clock)
+    clock.now = 10.2  # the caller's audio starts 200 ms after the answer
+    track(b"\x80" * 240, Arrival(True, 7))
+    assert recorder.a_samples == 10 * 160 + 240
+    recorder.finish()
+

@@ -82,6 +82,8 @@ DigitHandler = Callable[[str, str], None]
 """Gets ``(digit, via)``, ``via`` being "rfc4733" or "info"."""
 
 RECV_SIZE = 2048
+MAX_TAP_GAP = 50
+"""Skipped periods written to the outbound tap as silence at most, per pacer catch-up (a second)."""
 RELATCH_AFTER = 0.5
 RTCP_INTERVAL = 5.0
 """Seconds between reports (RFC 3550's minimum; two-party calls stay far below its bandwidth share)."""
@@ -232,6 +234,12 @@ class MediaSession:
         feed = self._feed
         if skipped:
             self.tx.pause(skipped * 160)
+            tap = self.outbound_tap
+            if tap is not None and feed is not None:
+                # what the caller did not hear is silence on the recording's time line, not nothing
+                silence = self.law.silence_frame(160)
+                for _ in range(min(skipped, MAX_TAP_GAP)):
+                    tap(silence)
         if feed is None or self.remote is None:
             return None
         frame = feed(skipped)

@@ -60,6 +60,9 @@ ECHO_DEPTH = 5
 """Frames the echo queue holds: about 100 ms of latency at most, older frames are dropped."""
 MAX_GAP_FRAMES = 50
 """Silence written for one hole in the caller's sequence numbers at most (a second)."""
+MAX_LEAD_FRAMES = 500
+"""Silence written before the caller's first packet at most (ten seconds)."""
+FRAME_SECONDS = 0.020
 
 Offload = Callable[[Callable[[], RecordingIndex], Callable[[RecordingIndex], None]], None]
 """``offload(work, done)``: run blocking ``work`` somewhere, then ``done(result)`` back on the loop."""
@@ -134,15 +137,26 @@ class EchoFeed:
 
 
 class CallerTrack:
-    """Writes the caller's audio to a recorder's left channel, holes in the sequence as silence."""
+    """Writes the caller's audio to a recorder's left channel, holes in the sequence as silence.
 
-    def __init__(self, recorder: CallRecorder) -> None:
+    With a ``clock`` the time from the track's creation to the caller's first packet is written as
+    silence too, so both channels start together (we play from the answer; the caller's audio
+    typically starts after its ACK).
+    """
+
+    def __init__(self, recorder: CallRecorder, clock: Callable[[], float] | None = None) -> None:
         self._recorder = recorder
         self._next: int | None = None
+        self._clock = clock
+        self._started = clock() if clock is not None else 0.0
 
     def __call__(self, payload: Payload, arrival: Arrival) -> None:
         expected = self._next
         seq = arrival.extended_seq
+        if expected is None and self._clock is not None:
+            lead = min(round((self._clock() - self._started) / FRAME_SECONDS), MAX_LEAD_FRAMES)
+            for _ in range(lead):
+                self._recorder.write_a(None)
         if expected is not None and not arrival.restarted:
             if seq < expected:
                 return  # late or duplicated: its place on the time line is already written
@@ -242,7 +256,7 @@ class Diagnostics:
         if number == BENCH_RECORD:
             started_at = dt.datetime.fromtimestamp(self._wallclock(), self._timezone)
             recorder = CallRecorder(self._keeper.data_dir, call_id, started_at, session.law, session.law)
-            session.consumers.append(CallerTrack(recorder))
+            session.consumers.append(CallerTrack(recorder, self._clock))
             session.outbound_tap = recorder.write_b
         player = Player([self._prompts.get(BENCH_PROMPT)], session.law, barge_in="",
                         on_done=lambda _: self._hangup(call))
@@ -261,6 +275,7 @@ class Diagnostics:
             fields["prompt_s"] = None if length is None else round(length, 3)
         if running.recorder is not None:
             recorder = running.recorder
+            recorder.align()  # the channel that stopped early is padded to the call's end
             fields["recording"] = recorder.stem
             self._offload(recorder.finish, self._keeper.add)
         return fields
