@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from waterline.sip.sdp import (
+    AnswerCache,
     Direction,
     Negotiated,
     SdpError,
@@ -422,3 +423,89 @@ def test_srtp_only_offer_is_not_acceptable() -> None:
     assert [m.port for m in result.media] == [0, 40000]
     with pytest.raises(SdpNegotiationError):
         answer(offer.replace(b"RTP/AVP 8", b"RTP/SAVP 8"))
+
+
+# ---------------------------------------------------------------------------------------------- AnswerCache
+
+
+def _phone_offer(session: int, port: int, address: str = "192.0.2.10", extra: str = "") -> bytes:
+    return (
+        f"v=0\r\no=phone {session} {session + 1} IN IP4 {address}\r\ns=-\r\nc=IN IP4 {address}\r\nt=0 0\r\n"
+        f"m=audio {port} RTP/AVP 8 0 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n"
+        f"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\n{extra}"
+    ).encode()
+
+
+def _full_answer(offer: bytes, port: int, session_id: str, version: int) -> tuple[bytes, Negotiated]:
+    answer, negotiated = answer_offer(parse_sdp(offer), local_ip="203.0.113.5", local_port=port,
+                                      session_id=session_id, session_version=version)
+    return answer.to_bytes(), negotiated
+
+
+@pytest.mark.parametrize(
+    "offers",
+    [
+        [_phone_offer(1, 4000), _phone_offer(77, 5002, "198.51.100.7"), _phone_offer(3, 65535)],
+        [_phone_offer(1, 4000, extra="a=sendonly\r\n"), _phone_offer(2, 4010, extra="a=sendonly\r\n")],
+        [_phone_offer(1, 4000, "2001:db8::1"), _phone_offer(2, 4002, "2001:db8::2")],
+    ],
+)
+def test_answer_cache_gives_exactly_the_full_answer(offers: list[bytes]) -> None:
+    cache = AnswerCache(local_ip="203.0.113.5")
+    for index, offer in enumerate(offers):
+        port, session_id = 20000 + 2 * index, str(900 + index)
+        assert cache.answer(offer, local_port=port, session_id=session_id, session_version=index + 1) == (
+            _full_answer(offer, port, session_id, index + 1)
+        )
+    assert (cache.misses, cache.hits) == (1, len(offers) - 1)
+
+
+def test_answer_cache_keys_on_everything_but_origin_address_and_port() -> None:
+    cache = AnswerCache(local_ip="203.0.113.5")
+    plain = _phone_offer(1, 4000)
+    held = _phone_offer(2, 4000, extra="a=sendonly\r\n")
+    cache.answer(plain, local_port=20000, session_id="1", session_version=1)
+    body, negotiated = cache.answer(held, local_port=20002, session_id="2", session_version=1)
+    assert (body, negotiated) == _full_answer(held, 20002, "2", 1)
+    assert negotiated.on_hold and b"a=recvonly" in body
+    assert cache.hits == 0
+
+
+def test_answer_cache_still_refuses_a_malformed_origin_on_a_hit() -> None:
+    cache = AnswerCache(local_ip="203.0.113.5")
+    cache.answer(_phone_offer(1, 4000), local_port=20000, session_id="1", session_version=1)
+    broken = _phone_offer(1, 4000).replace(b"o=phone 1 2 IN", b"o=phone x 2 IN")
+    with pytest.raises(SdpError):
+        cache.answer(broken, local_port=20002, session_id="2", session_version=1)
+
+
+@pytest.mark.parametrize(
+    "offer",
+    [
+        _phone_offer(1, 4000, "0.0.0.0"),  # old-style hold: the address decides on_hold
+        _phone_offer(1, 4000) + b"m=video 5000 RTP/AVP 96\r\n",  # two m= lines
+        _phone_offer(1, 4000).replace(b"m=audio 4000", b"m=audio 4000/2"),
+        "v=0\r\no=电话 1 2 IN IP4 192.0.2.1\r\ns=通话\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+        "m=audio 4000 RTP/AVP 0\r\n".encode("gb18030"),  # not UTF-8
+    ],
+)
+def test_answer_cache_answers_unusual_offers_in_full_every_time(offer: bytes) -> None:
+    cache = AnswerCache(local_ip="203.0.113.5")
+    for version in (1, 2):
+        assert cache.answer(offer, local_port=20000, session_id="5", session_version=version) == (
+            _full_answer(offer, 20000, "5", version)
+        )
+    assert cache.hits == 0
+
+
+def test_answer_cache_raises_like_the_full_path_and_stays_bounded() -> None:
+    cache = AnswerCache(local_ip="203.0.113.5", max_entries=2)
+    with pytest.raises(SdpNegotiationError):
+        cache.answer(_phone_offer(1, 4000).replace(b"RTP/AVP", b"RTP/SAVP"), local_port=20000,
+                     session_id="1", session_version=1)
+    for ptime in (10, 20, 30):
+        offer = _phone_offer(1, 4000).replace(b"a=ptime:20", f"a=ptime:{ptime}".encode())
+        cache.answer(offer, local_port=20000, session_id="1", session_version=1)
+    cache.answer(_phone_offer(1, 4000).replace(b"a=ptime:20", b"a=ptime:10"), local_port=20000,
+                 session_id="1", session_version=1)
+    assert cache.hits == 0  # ptime 10 was the oldest of three and dropped

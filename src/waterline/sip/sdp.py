@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
+    "AnswerCache",
     "Connection",
     "Direction",
     "MediaDescription",
@@ -799,3 +800,127 @@ def accept_answer(offer: SessionDescription, answer: SessionDescription) -> Nego
             media_index=index,
         )
     raise SdpNegotiationError("the answer accepts no audio stream we offered")
+
+
+_UNSPECIFIED = ("0.0.0.0", "::")
+
+
+@dataclass(slots=True, frozen=True)
+class _Template:
+    """A serialised answer with holes for the origin's session id/version and the media port."""
+
+    o_prefix: str  # "v=0\r\no=<username> "
+    middle: str  # from " IN IP4 <ip>\r\n" of o= up to "m=audio "
+    m_suffix: str  # " RTP/AVP 0 101\r\n" and everything after
+    negotiated: Negotiated
+
+
+class AnswerCache:
+    """:func:`answer_offer` memoised for offers that differ only in origin, address and port.
+
+    Phones send the same offer on every call except for the ``o=`` line, the ``c=`` address and the
+    ``m=`` port; parsing and answering it from scratch costs more than the rest of the call's SIP work.
+    An offer with one ``m=`` and one ``c=`` line (unicast, no ``/ttl``, no port count) is reduced to a
+    key with those three values blanked out; the first offer of a key is answered by the full
+    :func:`parse_sdp` + :func:`answer_offer`, later ones substitute the values into that answer. The
+    answer bytes and the :class:`Negotiated` are exactly what the full path gives (the ``o=`` line is
+    still validated). Any other offer takes the full path every time. The cache holds at most
+    ``max_entries`` keys, the oldest are dropped first.
+    """
+
+    def __init__(self, *, local_ip: str, max_entries: int = 256) -> None:
+        self.local_ip = local_ip
+        self.max_entries = max_entries
+        self._templates: dict[str, _Template] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def answer(
+        self, offer: bytes, *, local_port: int, session_id: str, session_version: int
+    ) -> tuple[bytes, Negotiated]:
+        """Our answer body and the negotiated stream for ``offer``; raises :class:`SdpError` like
+        :func:`parse_sdp` / :func:`answer_offer` (with this cache's ``local_ip``, default options)."""
+        reduced = _reduce(offer)
+        if reduced is not None:
+            key, origin, address, port = reduced
+            template = self._templates.get(key)
+            if template is not None:
+                _parse_origin(origin)  # the full path would refuse a malformed o= line
+                self.hits += 1
+                body = f"{template.o_prefix}{session_id} {session_version}{template.middle}{local_port}" \
+                       f"{template.m_suffix}"
+                negotiated = template.negotiated
+                return body.encode("utf-8"), Negotiated(
+                    codec=negotiated.codec, payload_type=negotiated.payload_type,
+                    clock_rate=negotiated.clock_rate, dtmf_payload_type=negotiated.dtmf_payload_type,
+                    remote_address=address, remote_port=port, direction=negotiated.direction,
+                    ptime=negotiated.ptime, on_hold=negotiated.on_hold, media_index=negotiated.media_index,
+                )
+        self.misses += 1
+        answer, negotiated = answer_offer(
+            parse_sdp(offer), local_ip=self.local_ip, local_port=local_port, session_id=session_id,
+            session_version=session_version,
+        )
+        text = str(answer)
+        if reduced is not None:
+            self._remember(reduced[0], text, answer, negotiated, local_port)
+        return text.encode("utf-8"), negotiated
+
+    def _remember(self, key: str, text: str, answer: SessionDescription, negotiated: Negotiated,
+                  local_port: int) -> None:
+        origin = answer.origin
+        o_prefix = f"v={answer.version}\r\no={origin.username} "
+        o_hole = f"{origin.session_id} {origin.session_version}"
+        m_prefix = f"\r\nm=audio {local_port}"
+        if not text.startswith(o_prefix + o_hole) or text.count(m_prefix) != 1:
+            return  # not the shape the substitution relies on: keep answering in full
+        middle_start = len(o_prefix) + len(o_hole)
+        m_at = text.index(m_prefix)
+        template = _Template(
+            o_prefix=o_prefix,
+            middle=text[middle_start:m_at] + "\r\nm=audio ",
+            m_suffix=text[m_at + len(m_prefix):],
+            negotiated=negotiated,
+        )
+        if len(self._templates) >= self.max_entries:
+            del self._templates[next(iter(self._templates))]
+        self._templates[key] = template
+
+
+def _reduce(offer: bytes) -> tuple[str, str, str, int] | None:
+    """(key, o= value, c= address, m= port) of a simple offer; None sends it down the full path."""
+    try:
+        text = offer.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    key: list[str] = []
+    origin = address = None
+    port = -1
+    for raw in text.split("\n"):
+        line = raw.rstrip("\r")
+        head = line[:2]
+        if head == "o=":
+            if origin is not None:
+                return None
+            origin = line[2:]
+            key.append("o=")
+        elif head == "c=":
+            parts = line[2:].split()
+            if address is not None or len(parts) != 3 or "/" in parts[2] or parts[2] in _UNSPECIFIED:
+                return None
+            address = parts[2]
+            key.append(f"c={parts[0]} {parts[1]}")
+        elif head == "m=":
+            media, _, rest = line[2:].partition(" ")
+            port_text, _, rest = rest.partition(" ")
+            if port >= 0 or not (port_text.isascii() and port_text.isdigit()):
+                return None
+            port = int(port_text)
+            if not 0 < port <= 65535:
+                return None
+            key.append(f"m={media} {rest}")
+        else:
+            key.append(raw)
+    if origin is None or address is None or port < 0:
+        return None
+    return "\n".join(key), origin, address, port
