@@ -192,6 +192,21 @@ def test_two_calls_get_distinct_media_ports() -> None:
     assert len(ports) == 2
 
 
+def test_repeated_offers_get_their_own_origin_and_the_current_local_address() -> None:
+    switch, endpoint, _ = _switch()
+    switch.handle(_incoming("*43", call="a"), 0.0)
+    switch.handle(_incoming("*43", call="b", sdp=OFFER.replace(b"10.0.0.5", b"10.0.0.6")), 0.0)
+    switch.set_local_address("192.0.2.1", 5060)  # e.g. the engine bound to a real interface
+    switch.handle(_incoming("*43", call="c"), 0.0)
+    answers = []
+    for command in endpoint.commands:
+        assert isinstance(command, ev.Answer) and command.sdp is not None
+        answers.append(parse_sdp(command.sdp))
+    assert len({answer.origin.session_id for answer in answers}) == 3
+    assert [answer.origin.address for answer in answers] == ["127.0.0.1", "127.0.0.1", "192.0.2.1"]
+    assert [str(answer.connection) for answer in answers][-1] == "IN IP4 192.0.2.1"
+
+
 def test_hangup_all_ends_answered_and_ringing_calls() -> None:
     switch, endpoint, _ = _switch()
     switch.handle(_incoming("*43", call="answered"), 0.0)

@@ -21,11 +21,11 @@ from typing import Protocol
 
 from waterline.sip import events as ev
 from waterline.sip.sdp import (
+    AnswerCache,
     Negotiated,
     SdpError,
     SessionDescription,
     accept_answer,
-    answer_offer,
     build_offer,
     parse_sdp,
 )
@@ -88,6 +88,7 @@ class Switch:
         self._journal = journal
         self._clock = clock
         self._media_ip = media_ip
+        self._answers = AnswerCache(local_ip=media_ip)
         self._media = media
         self._diagnostics = diagnostics
         self._calls: dict[str, _Call] = {}
@@ -323,10 +324,13 @@ class Switch:
             offer = build_offer(local_ip=self._media_ip, local_port=port, session_id=session_id,
                                 session_version=version)
             return offer.to_bytes(), None, offer
+        answers = self._answers
+        if answers.local_ip != self._media_ip:  # the engine learnt its bound address after start
+            answers = self._answers = AnswerCache(local_ip=self._media_ip)
         try:
-            parsed: SessionDescription = parse_sdp(offer_bytes)
-            answer, negotiated = answer_offer(parsed, local_ip=self._media_ip, local_port=port,
-                                              session_id=session_id, session_version=version)
+            # every call of a given phone model offers the same SDP but for o=, address and port
+            body, negotiated = answers.answer(offer_bytes, local_port=port, session_id=session_id,
+                                              session_version=version)
         except SdpError:
             return None
-        return answer.to_bytes(), negotiated, None
+        return body, negotiated, None
