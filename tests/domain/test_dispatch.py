@@ -3,7 +3,14 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from waterline.domain.customers import Address, new_address
-from waterline.domain.dispatch import DispatchParams, choose_courier, choose_station, decide, estimate_minutes
+from waterline.domain.dispatch import (
+    DispatchParams,
+    choose_courier,
+    choose_station,
+    decide,
+    decide_at_station,
+    estimate_minutes,
+)
 from waterline.domain.errors import NoStationAvailable
 from waterline.domain.regions import great_circle_km
 from waterline.domain.stations import Courier, Station, daily_hours
@@ -150,3 +157,15 @@ def test_decide_without_courier_keeps_station() -> None:
     decision = decide(address, 2, _stations(), [], NOON)
     assert decision.station_id == 1 and decision.courier_id is None and decision.eta is None
     assert decision.reasons[-1].code == "dispatch.no_courier"
+
+
+def test_decide_at_station_matches_decide_with_only_that_stations_couriers() -> None:
+    here = Courier(1, "王师傅", "13991110001", load=2, id=7)
+    elsewhere = Courier(2, "赵师傅", "13991110003", load=0, id=9)
+    address = new_address("西安市", "雁塔区", "大雁塔北广场", lat=34.2197, lon=108.9640, floor=3)
+    whole = decide(address, 2, _stations(), [here, elsewhere], NOON)
+    choice = choose_station(address, _stations(), NOON)
+    assert choice.station.id == 1
+    assert decide_at_station(choice, address, 2, [here], NOON) == whole
+    # a courier of another station handed in by mistake is still never chosen
+    assert decide_at_station(choice, address, 2, [elsewhere], NOON).courier_id is None

@@ -114,8 +114,23 @@ def decide(
     params: DispatchParams | None = None,
 ) -> DispatchDecision:
     """Full dispatch decision for an order of ``units`` pieces to ``address`` placed at ``at``."""
+    return decide_at_station(choose_station(address, stations, at), address, units, couriers, at, params)
+
+
+def decide_at_station(
+    choice: StationChoice,
+    address: Address,
+    units: int,
+    couriers: Sequence[Courier],
+    at: datetime,
+    params: DispatchParams | None = None,
+) -> DispatchDecision:
+    """The rest of ``decide`` once the station is chosen: its courier and the ETA.
+
+    ``couriers`` need only be those of the chosen station (others are ignored), so a caller can
+    choose the station first and then load just that station's couriers.
+    """
     params = params or DispatchParams()
-    choice = choose_station(address, stations, at)
     station = choice.station
     assert station.id is not None  # choose_station only returns stored stations
     reasons = list(choice.reasons)

@@ -287,8 +287,15 @@ def _assign(
         reason = "manual"
     else:
         stations = [_station(uow, station_id)] if station_id is not None else uow.stations.all()
-        decision = policy.decide(
-            address, order.units, stations, uow.couriers.all(), now, deps.settings.dispatch
+        choice = policy.choose_station(address, stations, now)
+        # Only the chosen station's couriers can take the order: load those, not every courier.
+        decision = policy.decide_at_station(
+            choice,
+            address,
+            order.units,
+            uow.couriers.all(station_id=choice.station.id),
+            now,
+            deps.settings.dispatch,
         )
         if decision.courier_id is None:
             order.station_id = decision.station_id
