@@ -288,6 +288,10 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+# Outbox messages marked per write transaction by the worker (at most this many resent after a crash).
+OUTBOX_COMMIT_EVERY = 10
+
+
 def outbox_worker(
     uow_factory: Callable[[], UnitOfWork],
     sender: SmsSender,
@@ -303,7 +307,11 @@ def outbox_worker(
     """
 
     def one_pass() -> DeliveryReport:
-        return deliver_due(uow_factory(), sender, clock.now(), policy=policy)
+        # Committing every few messages, not each one, keeps the worker from taking the store's
+        # writer lock once per SMS while orders are being placed.
+        return deliver_due(
+            uow_factory(), sender, clock.now(), policy=policy, commit_every=OUTBOX_COMMIT_EVERY
+        )
 
     async def job() -> None:
         while True:

@@ -1,5 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from fakes import FakeSmsSender, FakeStore
 from waterline.domain.outbox import OutboxState, RetryPolicy, new_sms
 from waterline.services.outbox import deliver_due
@@ -78,3 +80,17 @@ def test_each_message_committed_separately_and_batch_limited() -> None:
     report = deliver_due(store.uow(), FakeSmsSender(), T0, policy=POLICY, limit=2)
     assert report.sent == 2 and store.commits == commits + 2
     assert [m.state for m in store.data.outbox.values()].count(OutboxState.PENDING) == 1
+
+
+def test_commit_every_batches_the_marks_and_commits_the_rest_at_the_end() -> None:
+    store = FakeStore()
+    _queue(store, "a", "b", "c", "d", "e")
+    commits = store.commits
+    report = deliver_due(store.uow(), FakeSmsSender(), T0, policy=POLICY, commit_every=2)
+    assert report.sent == 5 and store.commits == commits + 3
+    assert all(m.state is OutboxState.SENT for m in store.data.outbox.values())
+
+
+def test_commit_every_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="commit_every"):
+        deliver_due(FakeStore().uow(), FakeSmsSender(), T0, commit_every=0)

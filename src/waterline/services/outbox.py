@@ -37,11 +37,20 @@ def deliver_due(
     *,
     policy: RetryPolicy | None = None,
     limit: int = DEFAULT_BATCH,
+    commit_every: int = 1,
 ) -> DeliveryReport:
-    """Send up to ``limit`` due messages through ``sender``, committing after each one, so a failure
-    or crash half-way keeps the outcome of the messages already handled."""
+    """Send up to ``limit`` due messages through ``sender``, committing after every ``commit_every``
+    of them and at the end, so a failure or crash half-way keeps the outcome of those committed.
+
+    ``commit_every`` above 1 trades write transactions (each one contends with order placement for
+    the store's writer lock) against resends: a crash resends at most ``commit_every`` messages that
+    the gateway had already accepted.
+    """
+    if commit_every < 1:
+        raise ValueError("commit_every must be at least 1")
     policy = policy or RetryPolicy()
     sent = retrying = failed = 0
+    pending = 0
     with uow:
         for message in uow.outbox.due(now, limit):
             if not message.is_due(now):
@@ -57,5 +66,10 @@ def deliver_due(
             else:
                 message.mark_sent(provider_id, now)
                 sent += 1
+            pending += 1
+            if pending >= commit_every:
+                uow.commit()
+                pending = 0
+        if pending:
             uow.commit()
     return DeliveryReport(sent=sent, retrying=retrying, failed=failed)
