@@ -255,6 +255,8 @@ def test_rtcp_reports_describe_both_directions() -> None:
 
 
 def test_rtcp_is_sent_to_the_port_above_the_peer_and_bye_on_close() -> None:
+    """Only after media flowed: a session that carried none closes without RTCP."""
+
     async def test(loop: asyncio.AbstractEventLoop, engine: MediaEngine) -> None:
         rtcp_peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         rtp_peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -271,9 +273,17 @@ def test_rtcp_is_sent_to_the_port_above_the_peer_and_bye_on_close() -> None:
                 except OSError:
                     rtp_peer.close()
                     rtp_peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            quiet = engine.open("quiet")
+            assert quiet is not None
+            quiet.configure(PCMU, 0, None, _address(rtp_peer))
+            quiet.close()
+            await asyncio.sleep(0.05)
+            assert _drain(rtcp_peer) == []
             session = engine.open("leg")
             assert session is not None
             session.configure(PCMU, 0, None, _address(rtp_peer))
+            session.play(lambda skipped: PCMU.silence_frame())
+            assert await _until(lambda: session.stats().packets_out >= 1)
             session.close()
             got: list[tuple[bytes, tuple[str, int]]] = []
 
@@ -283,7 +293,7 @@ def test_rtcp_is_sent_to_the_port_above_the_peer_and_bye_on_close() -> None:
 
             assert await _until(arrived)
             kinds = [type(p).__name__ for p in parse_compound(got[0][0])]
-            assert kinds == ["ReceiverReport", "SourceDescription", "Bye"]
+            assert kinds == ["SenderReport", "SourceDescription", "Bye"]
             assert got[0][1] == (HOST, session.port + 1)
         finally:
             rtp_peer.close()
@@ -351,3 +361,25 @@ def test_frames_the_pacer_skipped_reach_the_outbound_tap_as_silence() -> None:
         assert recorded == [b"\x11" * 160] + [PCMA.silence_frame()] * 4 + [b"\x11" * 160]
 
     asyncio.run(main())
+
+
+def test_open_jumps_over_ports_another_program_holds() -> None:
+    held = []
+    try:
+        for port in range(31300, 31340):  # the first 20 pairs of the pool are taken by "someone else"
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            held.append(sock)
+            sock.bind((HOST, port))
+    except OSError:
+        pass  # already busy on this machine: busy is what the test wants anyway
+
+    async def test(loop: asyncio.AbstractEventLoop, engine: MediaEngine) -> None:
+        session = engine.open("leg")
+        assert session is not None and session.port >= 31340
+        assert engine.bind_failures < 5
+
+    try:
+        _run(test, PortPool(31300, 31499))
+    finally:
+        for sock in held:
+            sock.close()

@@ -56,3 +56,11 @@ def test_a_seeded_pool_starts_somewhere_in_the_range_and_still_hands_out_every_p
     assert ports[0] != 20000
     assert sorted(p for p in ports if p is not None) == list(range(20000, 20999, 2))
     assert pool.allocate() is None
+
+
+def test_skip_moves_free_pairs_to_the_back() -> None:
+    pool = PortPool(40000, 40009)
+    pool.skip(2)
+    assert [pool.allocate() for _ in range(5)] == [40004, 40006, 40008, 40000, 40002]
+    pool.skip(3)  # nothing free: nothing to do
+    assert pool.allocate() is None

@@ -68,3 +68,12 @@ class PortPool:
         if port in self._lent:
             self._lent.remove(port)
             self._free.append(port)
+
+    def skip(self, count: int) -> None:
+        """Move the next ``count`` free pairs to the back of the queue.
+
+        After a failed bind the neighbours of the port are likely held by the same other program
+        (engines hand out ports in order): jumping ahead finds a free stretch in a few attempts.
+        """
+        if self._free and count > 0:
+            self._free.rotate(-(count % len(self._free)))
