@@ -5,6 +5,7 @@ all."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -256,6 +257,83 @@ def _eta_text(eta: datetime | None) -> str:
     return eta.astimezone(SHANGHAI).strftime("%H:%M") if eta is not None else "尽快"
 
 
+@dataclass(frozen=True)
+class _Assignment:
+    """A dispatch decided but not yet applied: the courier (None: the order waits at ``station_id``)."""
+
+    station_id: int
+    courier: Courier | None
+    eta: datetime | None
+    reason: str
+    at: datetime
+
+
+def _decide(
+    uow: UnitOfWork,
+    deps: Dependencies,
+    address: Address,
+    units: int,
+    number: str,
+    station_id: int | None = None,
+    courier_id: int | None = None,
+) -> _Assignment:
+    """Where an order of ``units`` to ``address`` goes: the given station/courier, or the policy's choice.
+
+    Only reads (and, on PostgreSQL, locks the chosen courier's row), so a new order can be decided
+    before it takes its number. ``number`` only appears in error details.
+    """
+    now = deps.clock.now()
+    if courier_id is not None:
+        courier = _courier(uow, courier_id)
+        if not courier.on_duty:
+            raise InvalidInput(
+                "order.not_dispatchable", number=number, detail="courier is off duty / 送水员不在岗"
+            )
+        station = _station(uow, courier.station_id)
+        if station_id is not None and station_id != station.id:
+            raise InvalidInput("order.not_dispatchable", number=number, detail="courier of another station")
+        lat, lon = address.coordinates()
+        km = great_circle_km(station.lat, station.lon, lat, lon)
+        minutes = policy.estimate_minutes(km, courier, address, units, deps.settings.dispatch)
+        (station_key,) = _ids(station.id)
+        return _Assignment(station_key, courier, now + timedelta(minutes=minutes), "manual", now)
+    stations = [_station(uow, station_id)] if station_id is not None else uow.stations.all()
+    choice = policy.choose_station(address, stations, now)
+    # Only the chosen station's couriers can take the order: load those, not every courier.
+    couriers = uow.couriers.all(station_id=choice.station.id)
+    # The list is read without locks, so a concurrent placement may have filled the chosen courier
+    # since: ``_courier`` re-reads him under his row lock, and a courier found full is passed over.
+    for _ in range(len(couriers) + 1):
+        decision = policy.decide_at_station(choice, address, units, couriers, now, deps.settings.dispatch)
+        if decision.courier_id is None:
+            return _Assignment(decision.station_id, None, None, "", now)
+        courier = _courier(uow, decision.courier_id)
+        if courier.on_duty and courier.has_room_for(units):
+            reason = "; ".join(r.zh for r in decision.reasons)
+            return _Assignment(decision.station_id, courier, decision.eta, reason, now)
+        couriers = [c for c in couriers if c.id != courier.id]
+    raise AssertionError("unreachable: every pass drops one courier")  # pragma: no cover
+
+
+def _apply(uow: UnitOfWork, order: Order, assignment: _Assignment, by: str) -> Courier | None:
+    """Dispatch ``order`` as decided and record the events; returns the courier, or None when the
+    order waits at the station for a courier with room."""
+    (order_id,) = _ids(order.id)
+    now = assignment.at
+    courier = assignment.courier
+    if courier is None:
+        order.station_id = assignment.station_id
+        uow.record(OrderAwaitingCourier(order_id, order.number, assignment.station_id, now))
+        return None
+    (courier_key, station_key) = _ids(courier.id, courier.station_id)
+    record = order.dispatch(station_key, courier_key, assignment.eta, now, by, assignment.reason)
+    courier.take(order.units)
+    _record_transition(uow, order, record)
+    uow.record(OrderDispatched(order_id, order.number, station_key, courier_key, order.eta, now))
+    uow.record(CourierAssigned(order_id, courier_key, now))
+    return courier
+
+
 def _assign(
     uow: UnitOfWork,
     deps: Dependencies,
@@ -267,50 +345,8 @@ def _assign(
 ) -> Courier | None:
     """Dispatch ``order``: to the given station/courier, or by the policy. Returns the courier, or None
     when the policy found a station but no courier with room (the order stays placed at that station)."""
-    now = deps.clock.now()
-    (order_id,) = _ids(order.id)
-    if courier_id is not None:
-        courier = _courier(uow, courier_id)
-        if not courier.on_duty:
-            raise InvalidInput(
-                "order.not_dispatchable", number=order.number, detail="courier is off duty / 送水员不在岗"
-            )
-        station = _station(uow, courier.station_id)
-        if station_id is not None and station_id != station.id:
-            raise InvalidInput(
-                "order.not_dispatchable", number=order.number, detail="courier of another station"
-            )
-        lat, lon = address.coordinates()
-        km = great_circle_km(station.lat, station.lon, lat, lon)
-        minutes = policy.estimate_minutes(km, courier, address, order.units, deps.settings.dispatch)
-        eta: datetime | None = now + timedelta(minutes=minutes)
-        reason = "manual"
-    else:
-        stations = [_station(uow, station_id)] if station_id is not None else uow.stations.all()
-        choice = policy.choose_station(address, stations, now)
-        # Only the chosen station's couriers can take the order: load those, not every courier.
-        decision = policy.decide_at_station(
-            choice,
-            address,
-            order.units,
-            uow.couriers.all(station_id=choice.station.id),
-            now,
-            deps.settings.dispatch,
-        )
-        if decision.courier_id is None:
-            order.station_id = decision.station_id
-            uow.record(OrderAwaitingCourier(order_id, order.number, decision.station_id, now))
-            return None
-        courier = _courier(uow, decision.courier_id)
-        eta = decision.eta
-        reason = "; ".join(r.zh for r in decision.reasons)
-    (courier_key, station_key) = _ids(courier.id, courier.station_id)
-    record = order.dispatch(station_key, courier_key, eta, now, by, reason)
-    courier.take(order.units)
-    _record_transition(uow, order, record)
-    uow.record(OrderDispatched(order_id, order.number, station_key, courier_key, order.eta, now))
-    uow.record(CourierAssigned(order_id, courier_key, now))
-    return courier
+    assignment = _decide(uow, deps, address, order.units, order.number, station_id, courier_id)
+    return _apply(uow, order, assignment, by)
 
 
 def _ticket_accounts(
@@ -359,9 +395,19 @@ def place_order(cmd: PlaceOrder, uow: UnitOfWork, deps: Dependencies) -> Order:
                 "invalid_input",
                 detail="no item of this order can be paid with tickets / 无可用水票支付的商品",
             )
+        (customer_id, address_id) = _ids(customer.id, address.id)
+        auto = deps.settings.auto_dispatch if cmd.auto_dispatch is None else cmd.auto_dispatch
+        # Every read (dispatch, ticket accounts) comes before the day's order number: on PostgreSQL
+        # taking the number locks the day's sequence row until commit, so only writes run under it.
+        units = sum(line.quantity for line in lines)
+        assignment = _decide(uow, deps, address, units, "") if auto else None
+        station_id = assignment.station_id if assignment is not None else None
+        accounts = [
+            _ticket_accounts(uow, customer_id, line.product_id, station_id) if line.paid_with_tickets else []
+            for line in lines
+        ]
         now = deps.clock.now()
         seq = uow.next_order_sequence(business_day(now))
-        (customer_id, address_id) = _ids(customer.id, address.id)
         order = new_order(
             number=order_number(now, seq, deps.settings.order_prefix),
             customer_id=customer_id,
@@ -378,13 +424,11 @@ def place_order(cmd: PlaceOrder, uow: UnitOfWork, deps: Dependencies) -> Order:
         uow.orders.add(order)
         (order_id,) = _ids(order.id)
         uow.record(OrderPlaced(order_id, order.number, customer_id, order.channel, order.placed_at))
-        auto = deps.settings.auto_dispatch if cmd.auto_dispatch is None else cmd.auto_dispatch
-        courier = _assign(uow, deps, order, address, "system") if auto else None
+        courier = _apply(uow, order, assignment, "system") if assignment is not None else None
         # Tickets are spent on delivery, but an order the customer cannot cover is refused now.
-        for line in lines:
+        for line, line_accounts in zip(lines, accounts, strict=True):
             if line.paid_with_tickets:
-                accounts = _ticket_accounts(uow, customer_id, line.product_id, order.station_id)
-                plan_consumption(accounts, line.quantity, order_id, now, cmd.by)
+                plan_consumption(line_accounts, line.quantity, order_id, now, cmd.by)
         if courier is not None:
             _queue_sms(
                 uow,

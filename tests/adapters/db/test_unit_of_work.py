@@ -439,3 +439,41 @@ def test_screen_pop_on_the_store_takes_four_statements(
     assert pop is not None and len(pop.last_orders) == 1 and len(pop.tickets) == 1
     # customer+phones+enterprise+buckets, addresses, orders+items, tickets
     assert len(sent) == 4 and all(s.lstrip().upper().startswith("SELECT") for s in sent)
+
+
+def test_concurrent_placements_neither_lose_a_courier_load_nor_overfill_him(
+    bus: MessageBus, world: World, uow_factory: UowFactory
+) -> None:
+    customer = _customer(bus)
+    assert customer.id is not None
+    customer_id = customer.id
+    placed: list[Order] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def place_some() -> None:
+        try:
+            for _ in range(5):
+                order = _place(bus, customer_id, world.water, 2)
+                with lock:
+                    placed.append(order)
+        except BaseException as exc:  # report in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=place_some) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors and len(placed) == 20
+    # 王师傅 has room for 20 units, 李师傅 for 6 (10 with 4 loaded): 13 orders of 2 fit, the rest wait
+    by_courier = {world.wang: 0, world.li: 0}
+    for order in placed:
+        if order.courier_id is not None:
+            by_courier[order.courier_id] += 1
+    assert by_courier == {world.wang: 10, world.li: 3}
+    with uow_factory() as uow:
+        wang, li = uow.couriers.get(world.wang), uow.couriers.get(world.li)
+        assert wang is not None and (wang.load, wang.active_orders) == (20, 10)
+        assert li is not None and (li.load, li.active_orders) == (10, 3)
+    assert sorted(o.number for o in placed) == [f"SX20261125-{n:04d}" for n in range(1, 21)]

@@ -17,7 +17,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Select, and_, bindparam, exists, func, insert, or_, select
+from sqlalchemy import Connection, Select, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -230,6 +230,12 @@ class SqlAlchemyCourierRepository(_Repository):
         Pending changes are flushed first, so re-reading never loses an in-memory change.
         """
         flush_or_conflict(self.session)
+        if self.session.get_bind().dialect.name == "sqlite":
+            # SQLite ignores FOR UPDATE: a no-op write takes the database's write lock instead, so
+            # the row read next cannot change under us before commit.
+            self.session.execute(
+                update(couriers_table).where(couriers_table.c.id == courier_id).values(id=couriers_table.c.id)
+            )
         return self.session.get(Courier, courier_id, with_for_update=True, populate_existing=True)
 
     def all(self, *, station_id: int | None = None) -> list[Courier]:
