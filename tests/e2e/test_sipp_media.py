@@ -19,6 +19,10 @@ import numpy as np
 import pytest
 from harness import SippResult, SipServer, run_sipp, start_server
 
+from waterline.adapters.db.engine import create_engine, create_session_factory
+from waterline.adapters.db.recordings import RecordingRepository
+from waterline.config import Settings
+
 pytestmark = pytest.mark.sipp
 
 MEDIA_RANGE = (32000, 32699)
@@ -165,3 +169,20 @@ def test_bench_record_writes_a_stereo_wav_of_the_call(media_server: SipServer, s
         caller = np.abs(stereo[:, 0].astype(np.int32))
         assert int(caller.max()) > 5000  # the pcap's speech, in the left channel
         assert int(np.abs(stereo[:, 1].astype(np.int32)).max()) > 1000  # our prompt, right
+    _assert_indexed_in_store(media_server.data_dir, [str(entry["path"]) for entry in recordings])
+
+
+def _assert_indexed_in_store(data_dir: Path, paths: list[str], wait: float = 10.0) -> None:
+    """The engine indexes each WAV in the store too (what GET /api/recordings lists)."""
+    engine = create_engine(Settings(data_dir=data_dir).database_url)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            with create_session_factory(engine)() as session:
+                stored = {str(r.path) for r in RecordingRepository(session).search(limit=100)}
+            if all(any(p.endswith(s) or s.endswith(p) for s in stored) for p in paths):
+                return
+            assert time.monotonic() < deadline, f"not indexed in the store: {paths} (stored: {stored})"
+            time.sleep(0.2)
+    finally:
+        engine.dispose()

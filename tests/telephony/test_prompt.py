@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import struct
 import wave
@@ -140,12 +141,26 @@ def test_library_prefers_uploaded_prompts_and_caches(tmp_path: Path) -> None:
     assert library.names() == ["greeting", "menu"]
     assert library.texts() == {"menu": "订水请按1"}
     (uploads / "greeting.wav").unlink()
-    assert len(library.get("greeting")) == 3  # still cached
+    assert len(library.get("greeting")) == 1  # the shipped one again, without a restart
     library.invalidate("greeting")
     assert len(library.get("greeting")) == 1
     for bad in ("missing", "../menu", ""):
         with pytest.raises(PromptError):
             library.get(bad)
+
+
+def test_library_notices_an_upload_written_by_another_process(tmp_path: Path) -> None:
+    uploads, shipped = tmp_path / "uploads", tmp_path / "shipped"
+    uploads.mkdir()
+    shipped.mkdir()
+    _write_pcm16(shipped / "greeting.wav", _tone(160))
+    library = PromptLibrary([uploads, shipped])
+    assert len(library.get("greeting")) == 1
+    _write_pcm16(uploads / "greeting.wav", _tone(480))  # an upload now overrides the shipped prompt
+    assert len(library.get("greeting")) == 3
+    _write_pcm16(uploads / "greeting.wav", _tone(320))  # replaced in place: a different mtime
+    os.utime(uploads / "greeting.wav", ns=(1_000_000_000, 1_000_000_000))
+    assert len(library.get("greeting")) == 2
 
 
 def test_shipped_default_prompts_load() -> None:

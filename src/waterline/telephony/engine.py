@@ -19,10 +19,14 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
 from waterline.adapters.db.engine import create_engine, create_session_factory
+from waterline.adapters.db.recordings import store_recording
 from waterline.config import Settings
 from waterline.sip.auth import DigestServer
 from waterline.sip.endpoint import Endpoint, EndpointConfig
@@ -143,6 +147,27 @@ def run_engine(settings: Settings, *, on_recording: RecordingHook | None = None)
         runner.run(serve(settings, loop_kind=kind, on_recording=on_recording))
 
 
+def index_in_store(
+    loop: asyncio.AbstractEventLoop, session_factory: Callable[[], Session], data_dir: Path
+) -> RecordingHook:
+    """The default recording hook: index each finished WAV in the store (``GET /api/recordings``).
+
+    The insert runs in the loop's thread pool, never on the media loop; a failure is logged and the
+    line in ``recordings/index.jsonl`` (written before the hook runs) still lists the file.
+    """
+
+    def store(index: RecordingIndex) -> None:
+        try:
+            store_recording(session_factory, index, data_dir=data_dir, now=datetime.now(UTC))
+        except Exception:
+            _log.exception("could not index recording %s in the store", index.path)
+
+    def hook(index: RecordingIndex) -> None:
+        loop.run_in_executor(None, store, index)
+
+    return hook
+
+
 def raise_file_limit() -> int:
     """Raise the soft limit of open files to the hard one: every call holds two RTP/RTCP sockets."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -195,7 +220,10 @@ async def serve(
     sock = make_udp_socket(host, port, DEFAULT_RCVBUF)
     bound_host, bound_port = sock.getsockname()[:2]
     store = create_engine(settings.database_url)
-    fetch = fetch_from_store(create_session_factory(store))
+    session_factory = create_session_factory(store)
+    fetch = fetch_from_store(session_factory)
+    if on_recording is None:
+        on_recording = index_in_store(loop, session_factory, settings.data_dir)
     agents = AgentDirectory(fetch, settings.sip.realm, time.monotonic)
     registrar = Registrar(FileRegistrationStore(settings.data_dir / REGISTRATIONS_FILE, loop.time, time.time))
     endpoint = build_endpoint(settings, bound_host, bound_port, rng, agents=agents, registrar=registrar)

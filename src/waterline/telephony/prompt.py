@@ -180,7 +180,9 @@ class PromptLibrary:
     def __init__(self, directories: Iterable[Path] = (DEFAULT_PROMPT_DIR,)) -> None:
         """``directories``: e.g. ``[data_dir / "prompts", DEFAULT_PROMPT_DIR]``."""
         self.directories = tuple(directories)
-        self._cache: dict[str, Prompt] = {}
+        # name -> (file, its mtime, the prompt): the web process writes uploads into the first
+        # directory, and the engine (another process) must pick them up without a restart.
+        self._cache: dict[str, tuple[Path, int, Prompt]] = {}
 
     def path(self, name: str) -> Path:
         """The file that provides prompt ``name``; raises :class:`PromptError` when none does."""
@@ -193,11 +195,14 @@ class PromptLibrary:
         raise PromptError(f"no prompt named {name!r}")
 
     def get(self, name: str) -> Prompt:
-        """Prompt ``name``, from the cache after the first load."""
-        prompt = self._cache.get(name)
-        if prompt is None:
-            prompt = load_prompt(self.path(name), name)
-            self._cache[name] = prompt
+        """Prompt ``name``, from the cache unless its file was replaced, added or removed since."""
+        path = self.path(name)
+        stamp = path.stat().st_mtime_ns
+        cached = self._cache.get(name)
+        if cached is not None and cached[0] == path and cached[1] == stamp:
+            return cached[2]
+        prompt = load_prompt(path, name)
+        self._cache[name] = (path, stamp, prompt)
         return prompt
 
     def invalidate(self, name: str | None = None) -> None:
