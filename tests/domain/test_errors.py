@@ -8,6 +8,7 @@ from waterline.domain.errors import (
     NotFound,
     TicketOverdraw,
     WaterlineError,
+    found,
 )
 
 
@@ -33,3 +34,10 @@ def test_not_found_names_what_and_key() -> None:
     error = NotFound("order", 42)
     assert error.code == "not_found" and error.params == {"what": "order", "key": 42}
     assert "42" in error.message_zh
+
+
+def test_found_passes_values_through_and_refuses_none() -> None:
+    assert found(0, "order", 1) == 0  # falsy but present
+    with pytest.raises(NotFound) as caught:
+        found(None, "courier", 7)
+    assert caught.value.params == {"what": "courier", "key": 7}

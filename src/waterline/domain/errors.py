@@ -7,9 +7,11 @@ and ``message_en``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from waterline.domain.catalogue import message
+
+T = TypeVar("T")
 
 
 class WaterlineError(Exception):
@@ -29,6 +31,13 @@ class NotFound(WaterlineError):
 
     def __init__(self, what: str, key: object) -> None:
         super().__init__("not_found", what=what, key=key)
+
+
+def found(value: T | None, what: str, key: object) -> T:
+    """``value`` itself, or :class:`NotFound` when a lookup by ``key`` returned None."""
+    if value is None:
+        raise NotFound(what, key)
+    return value
 
 
 class InvalidInput(WaterlineError):

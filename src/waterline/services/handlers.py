@@ -39,7 +39,7 @@ from waterline.domain.customers import (
     new_address,
     new_customer,
 )
-from waterline.domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from waterline.domain.errors import Conflict, IllegalTransition, InvalidInput, found
 from waterline.domain.events import (
     BucketsChanged,
     CourierAssigned,
@@ -79,38 +79,23 @@ from waterline.services.ports import UnitOfWork
 
 
 def _customer(uow: UnitOfWork, customer_id: int) -> Customer:
-    customer = uow.customers.get(customer_id)
-    if customer is None:
-        raise NotFound("customer", customer_id)
-    return customer
+    return found(uow.customers.get(customer_id), "customer", customer_id)
 
 
 def _product(uow: UnitOfWork, product_id: int) -> Product:
-    product = uow.products.get(product_id)
-    if product is None:
-        raise NotFound("product", product_id)
-    return product
+    return found(uow.products.get(product_id), "product", product_id)
 
 
 def _station(uow: UnitOfWork, station_id: int) -> Station:
-    station = uow.stations.get(station_id)
-    if station is None:
-        raise NotFound("station", station_id)
-    return station
+    return found(uow.stations.get(station_id), "station", station_id)
 
 
 def _courier(uow: UnitOfWork, courier_id: int) -> Courier:
-    courier = uow.couriers.get(courier_id)
-    if courier is None:
-        raise NotFound("courier", courier_id)
-    return courier
+    return found(uow.couriers.get(courier_id), "courier", courier_id)
 
 
 def _order(uow: UnitOfWork, order_id: int) -> Order:
-    order = uow.orders.get(order_id)
-    if order is None:
-        raise NotFound("order", order_id)
-    return order
+    return found(uow.orders.get(order_id), "order", order_id)
 
 
 def _ids(*values: int | None) -> tuple[int, ...]:

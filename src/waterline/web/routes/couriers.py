@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from waterline.domain import phones
-from waterline.domain.errors import InvalidInput, NotFound
+from waterline.domain.errors import InvalidInput, NotFound, found
 from waterline.domain.phones import PhoneKind
 from waterline.domain.stations import Courier
 from waterline.domain.users import Permission, User
@@ -33,10 +33,7 @@ def _mobile(raw: str) -> str:
 
 
 def _courier(uow: UnitOfWork, courier_id: int) -> Courier:
-    courier = uow.couriers.get(courier_id)
-    if courier is None:
-        raise NotFound("courier", courier_id)
-    return courier
+    return found(uow.couriers.get(courier_id), "courier", courier_id)
 
 
 def _station_exists(uow: UnitOfWork, station_id: int) -> None:
