@@ -111,9 +111,8 @@ def _terminate(admin: Engine, pid: int) -> None:
         assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
 
 
+@pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 def test_idle_pg_connection_is_pinged_and_replaced(db_url: str, request: pytest.FixtureRequest) -> None:
-    if is_sqlite(db_url):
-        pytest.skip("PostgreSQL connection pool behaviour")
     admin: Engine = request.getfixturevalue("pg_admin_engine")
     engine = create_engine(db_url, ping_after_idle=0.0)  # every pooled connection counts as idle
     try:
@@ -126,9 +125,8 @@ def test_idle_pg_connection_is_pinged_and_replaced(db_url: str, request: pytest.
         engine.dispose()
 
 
+@pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 def test_recently_used_pg_connection_is_not_pinged(db_url: str, request: pytest.FixtureRequest) -> None:
-    if is_sqlite(db_url):
-        pytest.skip("PostgreSQL connection pool behaviour")
     admin: Engine = request.getfixturevalue("pg_admin_engine")
     engine = create_engine(db_url, ping_after_idle=3600.0)
     try:
