@@ -1,1 +1,46 @@
+"""Call control, sans-IO: the IVR flow engine.
 
+A *flow* is data (YAML, see :mod:`waterline.calls.flow`); a :class:`~waterline.calls.call.FlowRun`
+interprets one flow for one call. Like the SIP core it never does I/O and never reads the clock:
+the telephony driver feeds it events plus ``now`` and carries out the actions it returns.
+
+API (the contract with the telephony driver)
+-------------------------------------------
+``waterline.calls.flow``
+    ``parse_flow(yaml_text: str) -> Flow`` — validates; raises ``FlowError`` whose message names the
+    node and the field (``node 'menu', field 'options.1': no node 'nope'``). ``Flow`` is frozen:
+    ``name``, ``start`` (first node id), ``nodes`` (id → node), ``answer`` (answer the call first),
+    ``unreachable`` (ids no path reaches, reported, not an error).
+``waterline.calls.shipped``
+    ``SHIPPED`` (``default``, ``bench-play``, ``bench-record``, ``bench-ivr``), ``shipped_text(name)``
+    and ``shipped_flow(name)``: the flows that ship as package data in ``calls/flows/*.yaml``
+    (reading package data is the only file access in ``calls``).
+``waterline.calls.events`` — inputs: ``DigitPressed``, ``PlaybackFinished``, ``RecordingFinished``,
+    ``RequestAnswered``, ``RequestFailed``, ``CallerHungUp``, ``TransferEnded`` (union ``Event``).
+``waterline.calls.actions`` — outputs: ``Answer``, ``Play`` (items ``Prompt``/``Speech``),
+    ``StopPlayback``, ``Record``, ``Request`` (kinds in ``REQUEST_KINDS``), ``Transfer``, ``Hangup``
+    (union ``Action``).
+``waterline.calls.call``
+    ``FlowRun(flow, *, caller, did, call_id, now, rng)``:
+
+    - ``start(now) -> list[Action]``; ``handle(event, now) -> list[Action]``;
+      ``get_timer() -> float | None`` (absolute time of the next timeout) and
+      ``handle_timer(now) -> list[Action]`` (call it when ``now >= get_timer()``; early calls do
+      nothing);
+    - ``finished: bool`` — true once ``Hangup`` was returned or the caller hung up; after that
+      every call returns ``[]``;
+    - ``outcome: Outcome | None`` (a ``StrEnum``: ``ivr-completed``, ``order-placed``,
+      ``voicemail``, ``transferred``, ``abandoned``, ``blocked``, ``failed``), set when finished;
+      ``hangup_side`` (``caller`` | ``flow``) and ``hangup_cause``;
+    - ``path: list[PathStep]`` (``node``, ``kind``, ``at``, ``digits``, ``detail``) — every node
+      entered, with the digits it collected; ``digits`` — all digits of the call in order;
+    - ``variables: Mapping[str, object]``; ``order_id``, ``recording_ids``, ``ticket_ids``,
+      ``task_ids``, ``survey_score``, ``transfer_target``;
+    - ``flow`` — the ``Flow`` the run was started with (a later edit of the stored flow never
+      changes a running call).
+
+    Tokens of actions are unique per run; answers carrying a token the run no longer waits for
+    are ignored (a late ``PlaybackFinished`` after barge-in). A flow that passes more than
+    ``MAX_STEPS_WITHOUT_INPUT`` nodes without waiting for anything fails cleanly (outcome
+    ``failed``, ``Hangup('loop')``).
+"""
