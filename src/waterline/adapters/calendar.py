@@ -1,0 +1,72 @@
+"""The working calendar of mainland China: public holidays and 调休 make-up workdays.
+
+The days come from the maintained ``chinese-calendar`` package (its tables follow the State Council's
+yearly notice; 1.11 covers 2004-2026), under the business's own override table: an override for a
+date always wins, and it is the only source for a year the package does not know yet. Years neither
+knows fall back to Monday-Friday.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+import chinese_calendar
+
+from waterline.domain.hours import DayInfo, DaySource, weekday_rule
+
+
+class ChineseWorkCalendar:
+    """``domain.hours.WorkCalendar`` over ``chinese-calendar`` plus ``overrides`` (date -> is workday).
+
+    The overrides are a snapshot (the store's holiday override rows); build a new calendar when
+    they change — it is cheap.
+    """
+
+    def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
+        self._overrides = dict(overrides or {})
+
+    def day(self, day: date) -> DayInfo:
+        """What kind of day ``day`` is (override, else package, else the weekday rule)."""
+        override = self._overrides.get(day)
+        if override is not None:
+            return DayInfo(
+                day=day,
+                workday=override,
+                # an override day off on a weekday is a holiday; a weekend stays a plain weekend
+                holiday=not override and day.weekday() < 5,
+                source=DaySource.OVERRIDE,
+                name=self._package_name(day),
+            )
+        try:
+            off, name = chinese_calendar.get_holiday_detail(day)
+        except NotImplementedError:
+            # the package raises this for years its tables do not cover yet
+            return weekday_rule(day)
+        # get_holiday_detail answers (day off?, holiday name); a make-up workday carries its holiday's name
+        is_workday = not off
+        return DayInfo(
+            day=day,
+            workday=is_workday,
+            holiday=not is_workday and (name is not None or day.weekday() < 5),
+            source=DaySource.PACKAGE,
+            name=name if isinstance(name, str) else None,
+        )
+
+    def covers(self, year: int) -> bool:
+        """True when the package (or an override) knows ``year``'s holidays."""
+        if any(d.year == year for d in self._overrides):
+            return True
+        try:
+            chinese_calendar.is_workday(date(year, 1, 1))
+        except NotImplementedError:
+            return False
+        return True
+
+    @staticmethod
+    def _package_name(day: date) -> str | None:
+        try:
+            _, name = chinese_calendar.get_holiday_detail(day)
+        except NotImplementedError:
+            return None
+        return name if isinstance(name, str) else None
