@@ -12,22 +12,32 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from waterline.domain.buckets import BucketAccount, BucketEntry
+from waterline.domain.callrecords import CallRecord
 from waterline.domain.customers import Customer
 from waterline.domain.errors import Conflict
+from waterline.domain.flows import DidRoute, FlowSummary, FlowVersion
 from waterline.domain.orders import Order
 from waterline.domain.outbox import OutboxMessage, OutboxState
+from waterline.domain.overrides import HolidayOverride
 from waterline.domain.products import Product, ProductKind
 from waterline.domain.stations import Courier, Station, daily_hours
+from waterline.domain.tasks import Complaint, Task, TaskState
 from waterline.domain.tickets import TicketAccount, TicketEntry
 from waterline.services.ports import (
     BucketRepository,
+    CallFilter,
+    CallRecordRepository,
+    ComplaintRepository,
     CourierRepository,
     CustomerRepository,
+    FlowRepository,
+    HolidayOverrideRepository,
     OrderFilter,
     OrderRepository,
     OutboxRepository,
     ProductRepository,
     StationRepository,
+    TaskRepository,
     TicketRepository,
     UnitOfWork,
 )
@@ -48,6 +58,13 @@ class FakeData:
     bucket_entries: list[BucketEntry] = field(default_factory=list)
     outbox: dict[int, OutboxMessage] = field(default_factory=dict)
     sequences: dict[date, int] = field(default_factory=dict)
+    flows: dict[str, FlowSummary] = field(default_factory=dict)
+    flow_versions: list[FlowVersion] = field(default_factory=list)
+    routes: dict[str, DidRoute] = field(default_factory=dict)
+    calls: dict[int, CallRecord] = field(default_factory=dict)
+    tasks: dict[int, Task] = field(default_factory=dict)
+    complaints: dict[int, Complaint] = field(default_factory=dict)
+    holidays: dict[date, HolidayOverride] = field(default_factory=dict)
 
     def new_id(self) -> int:
         """A fresh id (one counter for every table: ids never collide, which catches mix-ups)."""
@@ -276,6 +293,129 @@ class FakeOutbox(_Repo):
         return found[offset : offset + limit]
 
 
+class FakeFlows(_Repo):
+    def add_version(self, name: str, text: str, *, author: str, at: datetime) -> FlowVersion:
+        summary = self.data.flows.get(name)
+        number = 1 if summary is None else summary.latest_version + 1
+        current = None if summary is None else summary.current_version
+        self.data.flows[name] = FlowSummary(name, current, number, at)
+        version = FlowVersion(self.data.new_id(), name, number, text, author, at)
+        self.data.flow_versions.append(version)
+        return version
+
+    def get_version(self, name: str, version: int) -> FlowVersion | None:
+        return next((v for v in self.data.flow_versions if v.name == name and v.version == version), None)
+
+    def versions(self, name: str) -> list[FlowVersion]:
+        return sorted((v for v in self.data.flow_versions if v.name == name), key=lambda v: -v.version)
+
+    def get(self, name: str) -> FlowSummary | None:
+        return self.data.flows.get(name)
+
+    def all(self) -> list[FlowSummary]:
+        return [self.data.flows[name] for name in sorted(self.data.flows)]
+
+    def publish(self, name: str, version: int, *, at: datetime) -> FlowSummary:
+        summary = replace(self.data.flows[name], current_version=version, updated_at=at)
+        self.data.flows[name] = summary
+        return summary
+
+    def routes(self) -> list[DidRoute]:
+        return [self.data.routes[did] for did in sorted(self.data.routes)]
+
+    def set_route(self, did: str, flow_name: str, *, at: datetime) -> DidRoute:
+        route = DidRoute(did, flow_name, at)
+        self.data.routes[did] = route
+        return route
+
+    def remove_route(self, did: str) -> bool:
+        return self.data.routes.pop(did, None) is not None
+
+    def current_for_did(self, did: str) -> FlowVersion | None:
+        route = self.data.routes.get(did)
+        summary = None if route is None else self.data.flows.get(route.flow_name)
+        if summary is None or summary.current_version is None:
+            return None
+        return self.get_version(summary.name, summary.current_version)
+
+
+class FakeCallRecords(_Repo):
+    def add(self, record: CallRecord) -> CallRecord:
+        if any(r.call_id == record.call_id for r in self.data.calls.values()):
+            raise Conflict("conflict", detail=f"call {record.call_id} is already recorded")
+        record.id = self.data.new_id()
+        self.data.calls[record.id] = copy.deepcopy(record)
+        return record
+
+    def get(self, record_id: int) -> CallRecord | None:
+        return copy.deepcopy(self.data.calls.get(record_id))
+
+    def get_by_call_id(self, call_id: str) -> CallRecord | None:
+        return copy.deepcopy(next((r for r in self.data.calls.values() if r.call_id == call_id), None))
+
+    def save(self, record: CallRecord) -> None:
+        assert record.id is not None
+        self.data.calls[record.id] = copy.deepcopy(record)
+
+    def search(self, criteria: CallFilter) -> list[CallRecord]:
+        found = [
+            r
+            for r in self.data.calls.values()
+            if (criteria.started_from is None or r.started_at >= criteria.started_from)
+            and (criteria.started_to is None or r.started_at < criteria.started_to)
+            and (criteria.caller is None or r.caller == criteria.caller)
+            and (criteria.outcome is None or r.outcome is criteria.outcome)
+        ]
+        found.sort(key=lambda r: (r.started_at, r.id or 0), reverse=True)
+        return copy.deepcopy(found[criteria.offset : criteria.offset + criteria.limit])
+
+    def open_records(self) -> list[CallRecord]:
+        found = sorted((r for r in self.data.calls.values() if r.is_open), key=lambda r: r.id or 0)
+        return copy.deepcopy(found)
+
+
+class FakeTasks(_Repo):
+    def add(self, task: Task) -> Task:
+        task.id = self.data.new_id()
+        self.data.tasks[task.id] = copy.deepcopy(task)
+        return task
+
+    def get(self, task_id: int) -> Task | None:
+        return copy.deepcopy(self.data.tasks.get(task_id))
+
+    def save(self, task: Task) -> None:
+        assert task.id is not None
+        self.data.tasks[task.id] = copy.deepcopy(task)
+
+    def search(self, *, state: TaskState | None = None, limit: int = 50, offset: int = 0) -> list[Task]:
+        found = [t for t in self.data.tasks.values() if state is None or t.state is state]
+        found.sort(key=lambda t: (t.created_at, t.id or 0), reverse=True)
+        return copy.deepcopy(found[offset : offset + limit])
+
+
+class FakeComplaints(_Repo):
+    def add(self, complaint: Complaint) -> Complaint:
+        complaint.id = self.data.new_id()
+        self.data.complaints[complaint.id] = copy.deepcopy(complaint)
+        return complaint
+
+    def get(self, complaint_id: int) -> Complaint | None:
+        return copy.deepcopy(self.data.complaints.get(complaint_id))
+
+    def search(self, *, customer_id: int | None = None, limit: int = 50, offset: int = 0) -> list[Complaint]:
+        found = [c for c in self.data.complaints.values() if customer_id in (None, c.customer_id)]
+        found.sort(key=lambda c: (c.created_at, c.id or 0), reverse=True)
+        return copy.deepcopy(found[offset : offset + limit])
+
+
+class FakeHolidays(_Repo):
+    def all(self) -> list[HolidayOverride]:
+        return [self.data.holidays[day] for day in sorted(self.data.holidays)]
+
+    def replace_all(self, overrides: list[HolidayOverride]) -> None:
+        self.data.holidays = {o.day: o for o in overrides}
+
+
 class FakeUnitOfWork(EventRecordingUnitOfWork):
     """A unit of work over a ``FakeStore``; implements ``services.ports.UnitOfWork``."""
 
@@ -291,6 +431,11 @@ class FakeUnitOfWork(EventRecordingUnitOfWork):
         self.tickets: TicketRepository = FakeTickets(self)
         self.buckets: BucketRepository = FakeBuckets(self)
         self.outbox: OutboxRepository = FakeOutbox(self)
+        self.flows: FlowRepository = FakeFlows(self)
+        self.calls: CallRecordRepository = FakeCallRecords(self)
+        self.tasks: TaskRepository = FakeTasks(self)
+        self.complaints: ComplaintRepository = FakeComplaints(self)
+        self.holidays: HolidayOverrideRepository = FakeHolidays(self)
 
     def __enter__(self) -> FakeUnitOfWork:
         super().__enter__()

@@ -116,6 +116,14 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "【{sign}】您的订单{number}已取消。如有疑问请拨打{hotline}。",
         "[{sign}] Order {number} has been cancelled. Hotline {hotline}.",
     ),
+    # call flows, numbers, call records
+    "flow.bad_name": (
+        "流程名称无效：{name}（小写字母、数字、- 或 _，最多 64 位）",
+        "Invalid flow name: {name} (lowercase letters, digits, - or _, at most 64)",
+    ),
+    "flow.invalid": ("流程无效：{detail}", "Invalid flow: {detail}"),
+    "did.invalid": ("号码无效：{raw}", "Invalid number: {raw}"),
+    "complaint.bad_reason": ("投诉原因无效：{reason}", "Invalid complaint reason: {reason}"),
 }
 
 

@@ -21,13 +21,16 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from waterline.domain.buckets import BucketAccount, BucketEntry
+from waterline.domain.callrecords import CallOutcome, CallRecord
 from waterline.domain.customers import Customer
 from waterline.domain.events import Event
-from waterline.domain.locality import Locality
+from waterline.domain.flows import DidRoute, FlowSummary, FlowVersion
 from waterline.domain.orders import Order, OrderState
 from waterline.domain.outbox import OutboxMessage, OutboxState
+from waterline.domain.overrides import HolidayOverride
 from waterline.domain.products import Product
 from waterline.domain.stations import Courier, Station
+from waterline.domain.tasks import Complaint, Task, TaskState
 from waterline.domain.tickets import TicketAccount, TicketEntry
 
 
@@ -207,6 +210,138 @@ class OutboxRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class CallFilter:
+    """Criteria of a call-record listing; ``None`` means "any". Dates bound ``started_at`` (half-open)."""
+
+    started_from: datetime | None = None
+    started_to: datetime | None = None
+    caller: str | None = None
+    outcome: CallOutcome | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+class FlowRepository(Protocol):
+    """Versioned call flows and the DIDs routed to them."""
+
+    def add_version(self, name: str, text: str, *, author: str, at: datetime) -> FlowVersion:
+        """Save ``text`` as the next version of flow ``name`` (creating the flow at version 1)."""
+        ...
+
+    def get_version(self, name: str, version: int) -> FlowVersion | None:
+        """One version of a flow, or None."""
+        ...
+
+    def versions(self, name: str) -> list[FlowVersion]:
+        """Every version of the flow, newest first."""
+        ...
+
+    def get(self, name: str) -> FlowSummary | None:
+        """The flow's summary, or None when no version was ever saved."""
+        ...
+
+    def all(self) -> list[FlowSummary]:
+        """Every flow, by name."""
+        ...
+
+    def publish(self, name: str, version: int, *, at: datetime) -> FlowSummary:
+        """Make ``version`` the current one (the caller checked it exists)."""
+        ...
+
+    def routes(self) -> list[DidRoute]:
+        """Every DID and its flow, by DID."""
+        ...
+
+    def set_route(self, did: str, flow_name: str, *, at: datetime) -> DidRoute:
+        """Route ``did`` (normalised) to ``flow_name`` (the caller checked the flow exists)."""
+        ...
+
+    def remove_route(self, did: str) -> bool:
+        """Stop routing ``did``; False when it was not routed."""
+        ...
+
+    def current_for_did(self, did: str) -> FlowVersion | None:
+        """The published version of the flow ``did`` routes to; None when unrouted or unpublished."""
+        ...
+
+
+class CallRecordRepository(Protocol):
+    """Call detail records."""
+
+    def add(self, record: CallRecord) -> CallRecord:
+        """Persist a new record (assigns its id); ``Conflict`` when its call id is already recorded."""
+        ...
+
+    def get(self, record_id: int) -> CallRecord | None:
+        """The record with this id, or None."""
+        ...
+
+    def get_by_call_id(self, call_id: str) -> CallRecord | None:
+        """The record of this SIP Call-ID, or None."""
+        ...
+
+    def save(self, record: CallRecord) -> None:
+        """Write back a changed record (its id is set)."""
+        ...
+
+    def search(self, criteria: CallFilter) -> list[CallRecord]:
+        """Records matching ``criteria``, newest ``started_at`` first."""
+        ...
+
+    def open_records(self) -> list[CallRecord]:
+        """Records not closed yet, oldest first."""
+        ...
+
+
+class TaskRepository(Protocol):
+    """Call-back tasks."""
+
+    def add(self, task: Task) -> Task:
+        """Persist a new task (assigns its id)."""
+        ...
+
+    def get(self, task_id: int) -> Task | None:
+        """The task with this id, or None."""
+        ...
+
+    def save(self, task: Task) -> None:
+        """Write back a changed task."""
+        ...
+
+    def search(self, *, state: TaskState | None = None, limit: int = 50, offset: int = 0) -> list[Task]:
+        """Tasks (in one state when given), newest first."""
+        ...
+
+
+class ComplaintRepository(Protocol):
+    """Complaint tickets."""
+
+    def add(self, complaint: Complaint) -> Complaint:
+        """Persist a new complaint (assigns its id)."""
+        ...
+
+    def get(self, complaint_id: int) -> Complaint | None:
+        """The complaint with this id, or None."""
+        ...
+
+    def search(self, *, customer_id: int | None = None, limit: int = 50, offset: int = 0) -> list[Complaint]:
+        """Complaints (of one customer when given), newest first."""
+        ...
+
+
+class HolidayOverrideRepository(Protocol):
+    """Manual workday/day-off corrections of the calendar."""
+
+    def all(self) -> list[HolidayOverride]:
+        """Every override, by day."""
+        ...
+
+    def replace_all(self, overrides: list[HolidayOverride]) -> None:
+        """Make ``overrides`` (distinct days) the whole table."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over all repositories. Use as ``with uow: ... uow.commit()``; leaving the block
     without ``commit`` rolls back, and rolling back also drops the recorded events."""
@@ -219,6 +354,11 @@ class UnitOfWork(Protocol):
     tickets: TicketRepository
     buckets: BucketRepository
     outbox: OutboxRepository
+    flows: FlowRepository
+    calls: CallRecordRepository
+    tasks: TaskRepository
+    complaints: ComplaintRepository
+    holidays: HolidayOverrideRepository
 
     def __enter__(self) -> Self: ...
 
@@ -251,17 +391,6 @@ class UnitOfWork(Protocol):
 
     def collect_new_events(self) -> list[Event]:
         """Take (and forget) the events recorded by committed work."""
-        ...
-
-
-class NumberInfo(Protocol):
-    """Where a phone number is: mobile block table, geocoder, area codes (``adapters.numberinfo``).
-
-    The calendar port is ``domain.hours.WorkCalendar`` (the pure ``is_open`` takes it too)."""
-
-    def locate(self, phone: str) -> Locality:
-        """The region of ``phone`` (any mainland form), unknown for 400 numbers and unknown blocks;
-        ``InvalidInput`` when it is not a phone number."""
         ...
 
 

@@ -15,6 +15,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from waterline.adapters.db.calls import SqlAlchemyCallRecordRepository
+from waterline.adapters.db.complaints import SqlAlchemyComplaintRepository
+from waterline.adapters.db.flows import SqlAlchemyFlowRepository
+from waterline.adapters.db.holidays import SqlAlchemyHolidayOverrideRepository
 from waterline.adapters.db.orm import order_sequences_table, start_mappers
 from waterline.adapters.db.repositories import (
     SqlAlchemyBucketRepository,
@@ -28,15 +32,21 @@ from waterline.adapters.db.repositories import (
     flush_or_conflict,
     read_screen_pop,
 )
+from waterline.adapters.db.tasks import SqlAlchemyTaskRepository
 from waterline.domain.errors import Conflict
 from waterline.services.ports import (
     BucketRepository,
+    CallRecordRepository,
+    ComplaintRepository,
     CourierRepository,
     CustomerRepository,
+    FlowRepository,
+    HolidayOverrideRepository,
     OrderRepository,
     OutboxRepository,
     ProductRepository,
     StationRepository,
+    TaskRepository,
     TicketRepository,
     UnitOfWork,
 )
@@ -69,6 +79,11 @@ class SqlAlchemyUnitOfWork(EventRecordingUnitOfWork):
         self.tickets: TicketRepository = SqlAlchemyTicketRepository(self._current)
         self.buckets: BucketRepository = SqlAlchemyBucketRepository(self._current)
         self.outbox: OutboxRepository = SqlAlchemyOutboxRepository(self._current)
+        self.flows: FlowRepository = SqlAlchemyFlowRepository(self._current)
+        self.calls: CallRecordRepository = SqlAlchemyCallRecordRepository(self._current)
+        self.tasks: TaskRepository = SqlAlchemyTaskRepository(self._current)
+        self.complaints: ComplaintRepository = SqlAlchemyComplaintRepository(self._current)
+        self.holidays: HolidayOverrideRepository = SqlAlchemyHolidayOverrideRepository(self._current)
 
     @property
     def session(self) -> Session:
