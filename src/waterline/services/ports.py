@@ -25,6 +25,7 @@ from waterline.domain.callrecords import CallOutcome, CallRecord
 from waterline.domain.customers import Customer
 from waterline.domain.events import Event
 from waterline.domain.flows import DidRoute, FlowSummary, FlowVersion
+from waterline.domain.locality import Locality
 from waterline.domain.orders import Order, OrderState
 from waterline.domain.outbox import OutboxMessage, OutboxState
 from waterline.domain.overrides import HolidayOverride
@@ -391,6 +392,17 @@ class UnitOfWork(Protocol):
 
     def collect_new_events(self) -> list[Event]:
         """Take (and forget) the events recorded by committed work."""
+        ...
+
+
+class NumberInfo(Protocol):
+    """Where a phone number is: mobile block table, geocoder, area codes (``adapters.numberinfo``).
+
+    The calendar port is ``domain.hours.WorkCalendar`` (the pure ``is_open`` takes it too)."""
+
+    def locate(self, phone: str) -> Locality:
+        """The region of ``phone`` (any mainland form), unknown for 400 numbers and unknown blocks;
+        ``InvalidInput`` when it is not a phone number."""
         ...
 
 
