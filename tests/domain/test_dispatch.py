@@ -93,6 +93,17 @@ def test_closed_service_station_falls_to_nearest_open() -> None:
     assert choice.reasons[0].code == "dispatch.nearest"
 
 
+def test_open_test_can_be_passed_in() -> None:
+    # a holiday-aware caller (domain.hours.is_open) decides openness instead of the weekly hours
+    address = new_address("西安市", "雁塔区", "小寨", lat=34.2230, lon=108.9480)
+    choice = choose_station(address, _stations(), NOON, lambda station: station.id != 1)
+    assert choice.station.id == 4
+    assert choice.reasons[0].code == "dispatch.nearest"
+    choice = choose_station(address, _stations(), NIGHT, lambda station: True)
+    assert choice.station.id == 1
+    assert choice.reasons[0].code == "dispatch.service_area"
+
+
 def test_all_closed_picks_nearest_and_says_so() -> None:
     address = new_address("西安市", "雁塔区", "小寨", lat=34.2230, lon=108.9480)
     choice = choose_station(address, _stations(), NIGHT)

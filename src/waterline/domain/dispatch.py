@@ -9,7 +9,7 @@ ETA: road distance / speed + the courier's queue + handling (stairs without a li
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -56,8 +56,18 @@ def _km(station: Station, lat: float, lon: float) -> float:
     return great_circle_km(station.lat, station.lon, lat, lon)
 
 
-def choose_station(address: Address, stations: Sequence[Station], at: datetime) -> StationChoice:
-    """Pick the station for ``address`` at time ``at``; ``NoStationAvailable`` when there is none."""
+def choose_station(
+    address: Address,
+    stations: Sequence[Station],
+    at: datetime,
+    is_open: Callable[[Station], bool] | None = None,
+) -> StationChoice:
+    """Pick the station for ``address`` at time ``at``; ``NoStationAvailable`` when there is none.
+
+    ``is_open`` decides whether a station is open at ``at``; by default its weekly hours
+    (``Station.is_open``), a holiday-aware test (``domain.hours.is_open``) may be passed instead.
+    """
+    open_now = is_open or (lambda station: station.is_open(at))
     lat, lon = address.coordinates()
     active = [s for s in stations if s.active and s.id is not None]
     reasons: list[Message] = []
@@ -69,11 +79,11 @@ def choose_station(address: Address, stations: Sequence[Station], at: datetime) 
         reasons.append(message("dispatch.override_missing", station_id=address.station_override_id))
     by_distance = sorted(active, key=lambda s: (_km(s, lat, lon), s.id or 0))
     for station in by_distance:
-        if station.serves(address.city, address.district) and station.is_open(at):
+        if station.serves(address.city, address.district) and open_now(station):
             reasons.append(message("dispatch.service_area", district=address.district, station=station.name))
             return StationChoice(station, _km(station, lat, lon), tuple(reasons))
     for station in by_distance:
-        if station.is_open(at):
+        if open_now(station):
             km = _km(station, lat, lon)
             reasons.append(message("dispatch.nearest", station=station.name, km=f"{km:.1f}"))
             return StationChoice(station, km, tuple(reasons))
