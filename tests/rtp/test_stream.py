@@ -233,3 +233,37 @@ def test_extended_seq_unwraps_loss_and_reordering(start: int, steps: list[int], 
         assert arrival.extended_seq == index
     assert stream.extended_highest_seq == true_indexes[-1]
     assert stream.lost == (true_indexes[-1] - start + 1) - len(true_indexes)
+
+
+def test_pack_frame_writes_the_packet_frame_would_serialise() -> None:
+    packer, reference = SendStream(random.Random(9), 8), SendStream(random.Random(9), 8)
+    buffer = bytearray(12)
+    for size in (160, 160, 80, 160):
+        payload = bytes([size & 0xFF]) * size
+        if size == 80:
+            packer.pause()
+            reference.pause()
+        datagram = packer.pack_frame(buffer, payload)
+        assert datagram is buffer
+        assert bytes(datagram) == reference.frame(payload, samples=size).serialise()
+    assert (packer.sequence, packer.timestamp) == (reference.sequence, reference.timestamp)
+    assert (packer.packet_count, packer.octet_count) == (4, 560)
+
+
+def test_pack_frame_wraps_sequence_and_timestamp() -> None:
+    sender = SendStream(random.Random(2), 0)
+    sender.sequence, sender.timestamp = 65535, 2**32 - 100
+    buffer = bytearray(12)
+    sender.pack_frame(buffer, b"x" * 160)
+    assert (sender.sequence, sender.timestamp) == (0, 60)
+
+
+def test_receive_header_is_receive_without_a_packet() -> None:
+    by_packet, by_header = ReceiveStream(), ReceiveStream()
+    for i, seq in enumerate([7, 8, 9, 12, 10, 40000, 40001, 13]):
+        packet = pkt(seq)
+        expected = by_packet.receive(packet, i * 0.021)
+        got = by_header.receive_header(packet.payload_type, packet.sequence, packet.timestamp, packet.ssrc,
+                                       i * 0.021)
+        assert got == expected
+    assert (by_header.lost, by_header.jitter) == (by_packet.lost, by_packet.jitter)

@@ -225,6 +225,28 @@ def test_other_payload_types_and_garbage_do_not_reach_consumers() -> None:
     _run(test)
 
 
+def test_plain_and_extended_packets_reach_consumers_with_their_payload() -> None:
+    async def test(loop: asyncio.AbstractEventLoop, engine: MediaEngine) -> None:
+        session = engine.open("leg")
+        assert session is not None
+        session.configure(PCMU, 0, 101, ("192.0.2.1", 5000))
+        heard: list[tuple[bytes, int]] = []
+        session.consumers.append(lambda data, arrival: heard.append((bytes(data), arrival.extended_seq)))
+        phone = ("192.0.2.1", 5000)
+        session.receive(_rtp(1, payload=b"\x01" * 160), phone, 1.0)  # probation
+        session.receive(_rtp(2, payload=b"\x02" * 160), phone, 1.02)  # plain header: the fast path
+        with_csrc = RtpPacket(0, 3, 480, 1, b"\x03" * 160, csrcs=(9, 10)).serialise()
+        padded = RtpPacket(0, 4, 640, 1, b"\x04" * 160, marker=True, padding=4).serialise()
+        session.receive(with_csrc, phone, 1.04)
+        session.receive(padded, phone, 1.06)
+        session.receive(_rtp(5, payload=b"")[:11], phone, 1.08)  # truncated header
+        assert heard == [(b"\x02" * 160, 2), (b"\x03" * 160, 3), (b"\x04" * 160, 4)]
+        stats = session.stats()
+        assert (stats.packets_in, stats.malformed, stats.lost) == (4, 1, 0)
+
+    _run(test)
+
+
 def test_rtcp_reports_describe_both_directions() -> None:
     async def test(loop: asyncio.AbstractEventLoop, engine: MediaEngine) -> None:
         session = engine.open("leg")

@@ -16,9 +16,10 @@ frame, and the marker bit on the first packet of each talkspurt.
 from __future__ import annotations
 
 import random
+import struct
 from dataclasses import dataclass
 
-from waterline.rtp.packet import Payload, RtpPacket
+from waterline.rtp.packet import HEADER_SIZE, Payload, RtpPacket
 
 __all__ = ["Arrival", "IntervalLoss", "ReceiveStream", "SendStream"]
 
@@ -27,9 +28,13 @@ MAX_DROPOUT = 3000
 MAX_MISORDER = 100
 # after an SSRC change, packets of the old source arriving this soon are stragglers, not a switch back
 STRAGGLER_WINDOW = 0.5
+# the fixed header as the send path patches it in place: version octet, marker|PT, seq, timestamp, SSRC
+_HEADER = struct.Struct("!BBHII")
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: one is made for every packet received (frozen dataclasses construct through
+# object.__setattr__, about three times slower). Treat instances as values anyway.
+@dataclass(slots=True)
 class Arrival:
     """What :meth:`ReceiveStream.receive` concluded about one packet.
 
@@ -98,21 +103,24 @@ class ReceiveStream:
 
     def receive(self, packet: RtpPacket, now: float) -> Arrival:
         """Account for one packet that arrived at ``now`` (seconds, any monotonic origin)."""
-        new_source = packet.ssrc != self.ssrc
+        return self.receive_header(packet.payload_type, packet.sequence, packet.timestamp, packet.ssrc, now)
+
+    def receive_header(self, payload_type: int, seq: int, timestamp: int, ssrc: int, now: float) -> Arrival:
+        """:meth:`receive` from the header fields alone (the media edge's fast path builds no packet)."""
+        new_source = ssrc != self.ssrc
         if new_source:
-            if packet.ssrc == self._previous_ssrc and now - self._switched_at < STRAGGLER_WINDOW:
+            if ssrc == self._previous_ssrc and now - self._switched_at < STRAGGLER_WINDOW:
                 # a late packet of the source we just left: switching back would throw away the new
                 # source's state (and then switch again on its next packet)
                 self.stragglers += 1
-                return Arrival(False, packet.sequence)
+                return Arrival(False, seq)
             if self.ssrc is not None:
                 self.ssrc_changes += 1
                 self._previous_ssrc = self.ssrc
                 self._switched_at = now
-            self.ssrc = packet.ssrc
+            self.ssrc = ssrc
             self._reset_source()
-            self._max_seq = (packet.sequence - 1) % _SEQ_MOD
-        seq = packet.sequence
+            self._max_seq = (seq - 1) % _SEQ_MOD
         if self._probation:
             if seq != (self._max_seq + 1) % _SEQ_MOD:
                 # out of order during probation: start counting again from this packet
@@ -120,13 +128,13 @@ class ReceiveStream:
                 self._max_seq = seq
                 if self._probation == 0:
                     self._init_seq(seq)
-                    return self._accept(packet, now, self._cycles + seq, True, new_source)
+                    return self._accept(payload_type, timestamp, now, self._cycles + seq, True, new_source)
                 return Arrival(False, seq, new_source, new_source)
             self._probation -= 1
             self._max_seq = seq
             if self._probation == 0:
                 self._init_seq(seq)
-                return self._accept(packet, now, self._cycles + seq, True, new_source)
+                return self._accept(payload_type, timestamp, now, self._cycles + seq, True, new_source)
             return Arrival(False, seq, new_source, new_source)
         delta = (seq - self._max_seq) % _SEQ_MOD
         extended_max = self._cycles + self._max_seq
@@ -134,16 +142,16 @@ class ReceiveStream:
             if seq < self._max_seq:
                 self._cycles += _SEQ_MOD  # wrapped
             self._max_seq = seq
-            return self._accept(packet, now, extended_max + delta, False, False)
+            return self._accept(payload_type, timestamp, now, extended_max + delta, False, False)
         if delta <= _SEQ_MOD - MAX_MISORDER:
             # a very large jump: believe it only when the next packet continues from it (A.1)
             if seq == self._bad_seq:
                 self._init_seq(seq)
-                return self._accept(packet, now, self._cycles + seq, True, False)
+                return self._accept(payload_type, timestamp, now, self._cycles + seq, True, False)
             self._bad_seq = (seq + 1) % _SEQ_MOD
             return Arrival(False, seq)
         # duplicate or reordered packet from just before the highest one
-        return self._accept(packet, now, extended_max - (_SEQ_MOD - delta), False, False)
+        return self._accept(payload_type, timestamp, now, extended_max - (_SEQ_MOD - delta), False, False)
 
     def _init_seq(self, seq: int) -> None:
         self._base_seq = seq
@@ -155,12 +163,12 @@ class ReceiveStream:
         self._received_prior = 0
         self._transit = None
 
-    def _accept(self, packet: RtpPacket, now: float, extended: int, restarted: bool,
+    def _accept(self, payload_type: int, timestamp: int, now: float, extended: int, restarted: bool,
                 new_source: bool) -> Arrival:
         self.received += 1
-        if packet.payload_type not in self.event_payload_types:
+        if payload_type not in self.event_payload_types:
             # A.8: transit time in timestamp units; only its changes matter, so the origin of now is free
-            transit = now * self.clock_rate - packet.timestamp
+            transit = now * self.clock_rate - timestamp
             if self._transit is not None:
                 d = abs(transit - self._transit)
                 # timestamps wrap at 2**32: a transit change of nearly 2**32 is a wrap, not jitter
@@ -267,6 +275,29 @@ class SendStream:
         self.packet_count += 1
         self.octet_count += len(payload)
         return packet
+
+    def pack_frame(self, buffer: bytearray, payload: Payload) -> bytearray:
+        """Like :meth:`frame` (``samples`` = one per payload octet, as G.711), written into ``buffer``.
+
+        The send path of every leg runs this 50 times a second: the fixed 12-octet header is packed in
+        place and the payload copied behind it, with no packet object and no new datagram. ``buffer``
+        is resized to the packet and returned; it is the caller's to reuse for the next frame once the
+        datagram has left. The payload type must be valid (0-127): it was checked when negotiated.
+        """
+        seq = self.sequence
+        timestamp = self.timestamp
+        size = len(payload)
+        pt = self.payload_type
+        if self._talkspurt:
+            pt |= 0x80
+            self._talkspurt = False
+        _HEADER.pack_into(buffer, 0, 0x80, pt, seq, timestamp, self.ssrc)
+        buffer[HEADER_SIZE:] = payload
+        self.sequence = (seq + 1) & 0xFFFF
+        self.timestamp = (timestamp + size) & 0xFFFFFFFF
+        self.packet_count += 1
+        self.octet_count += size
+        return buffer
 
     def pause(self, samples: int | None = None) -> None:
         """Let media time pass without a packet (silence not sent); the next frame starts a talkspurt."""

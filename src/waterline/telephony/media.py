@@ -34,13 +34,14 @@ import asyncio
 import logging
 import random
 import socket
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
 from waterline.rtp.dtmf import DigitStarted, DtmfReceiver
 from waterline.rtp.g711 import PCMA, PCMU, Law
-from waterline.rtp.packet import Payload, RtpError, parse_packet
+from waterline.rtp.packet import HEADER_SIZE, Payload, RtpError, RtpPacket, parse_packet
 from waterline.rtp.rtcp import (
     Bye,
     ReceiverReport,
@@ -57,7 +58,7 @@ from waterline.rtp.rtcp import (
     serialise_compound,
 )
 from waterline.rtp.stream import Arrival, ReceiveStream, SendStream
-from waterline.telephony.pacer import Pacer, SendDatagram
+from waterline.telephony.pacer import FrameSource, Pacer, SendDatagram
 from waterline.telephony.rtpport import PortPool
 
 __all__ = [
@@ -81,6 +82,10 @@ DigitHandler = Callable[[str, str], None]
 """Gets ``(digit, via)``, ``via`` being "rfc4733" or "info"."""
 
 RECV_SIZE = 2048
+_PLAIN_FIRST_OCTET = b"\x80"
+"""Version 2 without padding, extension or CSRCs: the first octet of nearly every RTP packet."""
+_FIXED_HEADER = struct.Struct("!BHII")
+"""The fixed header after its first octet: marker + payload type, sequence, timestamp, SSRC."""
 MAX_TAP_GAP = 50
 """Skipped periods written to the outbound tap as silence at most, per pacer catch-up (a second)."""
 RELATCH_AFTER = 0.5
@@ -180,8 +185,11 @@ class MediaSession:
         self.closed = False
         self.next_report = 0.0
         self._sent_since_report = False
+        self._datagram = bytearray(HEADER_SIZE)
         # the socket's own sendto, not a method around it: one Python frame less per packet sent
-        self._paced = engine.pacer.add(self._tick, ("0.0.0.0", 9), cast(SendDatagram, rtp.sendto))
+        # _tick returns its reused bytearray, which only the socket's sendto ever sees: it takes any buffer
+        self._paced = engine.pacer.add(cast(FrameSource, self._tick), ("0.0.0.0", 9),
+                                       cast(SendDatagram, rtp.sendto))
         self.packets_in = 0
         self.malformed = 0
         self.foreign = 0
@@ -230,7 +238,7 @@ class MediaSession:
 
     # -- sending (called by the pacer) -----------------------------------------------------------------------
 
-    def _tick(self, skipped: int) -> bytes | None:
+    def _tick(self, skipped: int) -> bytes | bytearray | None:
         feed = self._feed
         if skipped:
             self.tx.pause(skipped * 160)
@@ -249,7 +257,8 @@ class MediaSession:
         if tap is not None:
             tap(frame)
         self._sent_since_report = True
-        return self.tx.frame(frame, samples=len(frame)).serialise()
+        # one datagram buffer per session, patched in place: the pacer sends it before the next tick
+        return self.tx.pack_frame(self._datagram, frame)
 
     # -- receiving -------------------------------------------------------------------------------------------
 
@@ -265,25 +274,34 @@ class MediaSession:
 
     def receive(self, data: bytes, addr: Address, now: float) -> None:
         """Handle one RTP datagram from ``addr`` that arrived at ``now`` (the socket callback's body)."""
-        try:
-            packet = parse_packet(data)
-        except RtpError:
-            self.malformed += 1
-            return
+        packet: RtpPacket | None = None
+        if data[:1] == _PLAIN_FIRST_OCTET and len(data) >= HEADER_SIZE:
+            # the usual packet (no CSRC, extension or padding): its fixed header says all we need, and
+            # the payload is only looked at when a consumer wants the audio
+            marker_pt, seq, timestamp, ssrc = _FIXED_HEADER.unpack_from(data, 1)
+            pt = marker_pt & 0x7F
+        else:
+            try:
+                packet = parse_packet(data)
+            except RtpError:
+                self.malformed += 1
+                return
+            pt, seq, timestamp, ssrc = packet.payload_type, packet.sequence, packet.timestamp, packet.ssrc
         if addr != self._source and not self._latch(addr, now):
             self.foreign += 1
             return
         self._last_in = now
         self.packets_in += 1
-        arrival = self.rx.receive(packet, now)
-        pt = packet.payload_type
+        arrival = self.rx.receive_header(pt, seq, timestamp, ssrc, now)
         if pt == self.payload_type:
-            if arrival.valid:
-                for consumer in self.consumers:
-                    consumer(packet.payload, arrival)
+            consumers = self.consumers
+            if arrival.valid and consumers:
+                payload = packet.payload if packet is not None else memoryview(data)[HEADER_SIZE:]
+                for consumer in consumers:
+                    consumer(payload, arrival)
         elif pt == self.dtmf_payload_type:
             try:
-                events = self.dtmf.receive(packet, now)
+                events = self.dtmf.receive(packet if packet is not None else parse_packet(data), now)
             except RtpError:
                 self.malformed += 1
                 return

@@ -43,6 +43,8 @@ _log = logging.getLogger(__name__)
 Address = tuple[str, int]
 SendDatagram = Callable[[bytes, Address], None]
 FrameSource = Callable[[int], bytes | None]
+"""A stream's source. The datagram it returns is sent before the source is called again, so a source
+may return one buffer (a ``bytearray``) patched in place for every frame."""
 SleepUntil = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
 

@@ -257,6 +257,8 @@ class Player:
         self._silence = law.silence_frame(FRAME_SAMPLES)
         self._item = 0
         self._position = 0
+        # the frames of the item being played (None: find the next item): the per-tick fast path
+        self._frames: Sequence[bytes] | None = None
         self.frames_played = 0
         self.done = False
         self.interrupted_by: str | None = None
@@ -274,18 +276,28 @@ class Player:
 
     def next_frame(self) -> bytes | None:
         """The frame for this tick, or None once the playlist is over (or was interrupted)."""
+        frames = self._frames
+        position = self._position
+        if frames is not None and position < len(frames) and not self.done:
+            self._position = position + 1
+            self.frames_played += 1
+            return frames[position]
         while not self.done:
             if self._item >= len(self.playlist):
                 self._finish()
                 break
             item = self.playlist[self._item]
             if self._position < len(item):
-                frame = self._silence if isinstance(item, Silence) else item.frames(self.law)[self._position]
+                # a pause as a tuple of references to one silence frame: a few KB for a long pause
+                self._frames = ((self._silence,) * len(item) if isinstance(item, Silence)
+                                else item.frames(self.law))
+                frame = self._frames[self._position]
                 self._position += 1
                 self.frames_played += 1
                 return frame
             self._item += 1
             self._position = 0
+            self._frames = None
         return None
 
     def skip(self, frames: int) -> None:
@@ -299,6 +311,7 @@ class Player:
             if self._position >= len(self.playlist[self._item]):
                 self._item += 1
                 self._position = 0
+                self._frames = None
         if self._item >= len(self.playlist):
             self._finish()
 
