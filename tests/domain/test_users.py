@@ -35,6 +35,15 @@ def test_only_owner_manages_users() -> None:
     assert roles_with(Permission.USERS_MANAGE) == (Role.OWNER,)
 
 
+def test_call_flow_permissions() -> None:
+    # flows change what every caller hears: the owner edits, supervisors read
+    assert roles_with(Permission.FLOWS_MANAGE) == (Role.OWNER,)
+    assert roles_with(Permission.FLOWS_READ) == (Role.OWNER, Role.MANAGER)
+    assert roles_with(Permission.CALLS_READ) == (Role.OWNER, Role.MANAGER, Role.DISPATCHER)
+    assert roles_with(Permission.TASKS_HANDLE) == (Role.OWNER, Role.MANAGER, Role.DISPATCHER, Role.AGENT)
+    assert roles_with(Permission.CALENDAR_MANAGE) == (Role.OWNER, Role.MANAGER)
+
+
 def test_roles_are_nested_from_agent_to_manager() -> None:
     assert PERMISSIONS[Role.AGENT] < PERMISSIONS[Role.DISPATCHER] < PERMISSIONS[Role.MANAGER]
     assert PERMISSIONS[Role.MANAGER] < PERMISSIONS[Role.OWNER]

@@ -10,7 +10,9 @@ API (the contract with the telephony driver)
     ``parse_flow(yaml_text: str) -> Flow`` — validates; raises ``FlowError`` whose message names the
     node and the field (``node 'menu', field 'options.1': no node 'nope'``). ``Flow`` is frozen:
     ``name``, ``start`` (first node id), ``nodes`` (id → node), ``answer`` (answer the call first),
-    ``unreachable`` (ids no path reaches, reported, not an error).
+    ``record`` (record the whole call, stereo; only ``bench-play``/``bench-ivr`` turn it off),
+    ``unreachable`` (ids no path reaches, reported, not an error), ``prompt_names()``.
+    ``parse_flow(text, prompts=names)`` also refuses prompts missing from the library.
 ``waterline.calls.shipped``
     ``SHIPPED`` (``default``, ``bench-play``, ``bench-record``, ``bench-ivr``), ``shipped_text(name)``
     and ``shipped_flow(name)``: the flows that ship as package data in ``calls/flows/*.yaml``

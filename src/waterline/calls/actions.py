@@ -91,9 +91,12 @@ class Request:
     prefixed by the node's ``into`` name, e.g. ``caller.name``):
 
     - ``identify`` (``caller``, ``did``) → ``customer_id`` (int | None), ``name``, ``tier``,
-      ``region_city``, ``region_source``, ``station_id``, ``station_open`` (bool), ``is_workday``
-      (bool), ``usual_order_text``, ``usual_order_qty``, ``ticket_balance``, ``pays_with_tickets``;
-    - ``reorder`` (``customer_id``, ``call_id``) → ``order_id``, ``number``, ``eta_text``, ``station_id``;
+      ``region_city``, ``region_source``, ``station_id``, ``station_phone`` (for forwarding),
+      ``station_open`` (bool), ``is_workday`` (bool), ``usual_order_text`` (e.g. "2桶XX矿泉水"),
+      ``usual_order_qty``, ``address_text`` (where the usual order goes, e.g. "雁塔区…"),
+      ``ticket_balance``, ``pays_with_tickets``; missing keys read as ``None``;
+    - ``reorder`` (``customer_id``, ``call_id``) → ``order_id``, ``number``, ``eta_text``, ``station_id``,
+      ``ticket_balance`` (after this order when paid by tickets, else ``None``);
     - ``order_status`` (``customer_id``) → ``state_text``, ``eta_text``, ``number`` (or ``number``
       ``None`` when the caller has no open order);
     - ``complaint`` (``reason``, ``customer_id``, ``call_id``) → ``ticket_id``;

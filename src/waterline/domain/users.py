@@ -56,6 +56,13 @@ class Permission(StrEnum):
     SETTINGS_MANAGE = "settings.manage"
     RECORDINGS_READ = "recordings.read"
     PROMPTS_MANAGE = "prompts.manage"
+    FLOWS_READ = "flows.read"
+    # Editing and publishing flows and routing 400 numbers changes what every caller hears.
+    FLOWS_MANAGE = "flows.manage"
+    CALLS_READ = "calls.read"
+    TASKS_HANDLE = "tasks.handle"
+    COMPLAINTS_READ = "complaints.read"
+    CALENDAR_MANAGE = "calendar.manage"
 
 
 _P = Permission
@@ -75,6 +82,7 @@ _AGENT = frozenset(
         _P.BUCKETS_READ,
         _P.SMS_READ,
         _P.CALLS_HANDLE,
+        _P.TASKS_HANDLE,
     }
 )
 _DISPATCHER = _AGENT | {
@@ -83,6 +91,8 @@ _DISPATCHER = _AGENT | {
     _P.ORDERS_TRANSITION,
     _P.BUCKETS_WRITE,
     _P.RECORDINGS_READ,
+    _P.CALLS_READ,
+    _P.COMPLAINTS_READ,
 }
 _MANAGER = _DISPATCHER | {
     _P.USERS_READ,
@@ -91,6 +101,8 @@ _MANAGER = _DISPATCHER | {
     _P.STATIONS_WRITE,
     _P.REPORTS_READ,
     _P.PROMPTS_MANAGE,
+    _P.FLOWS_READ,
+    _P.CALENDAR_MANAGE,
 }
 _COURIER = frozenset(
     {
