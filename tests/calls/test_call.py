@@ -64,6 +64,11 @@ def _one(actions: list[Action], kind: type[A]) -> A:
     return found[0]
 
 
+def _outcome(run: FlowRun) -> Outcome | None:
+    """The outcome, read afresh (it may change after the hang-up; mypy would keep an earlier narrowing)."""
+    return run.outcome
+
+
 def _play(actions: list[Action]) -> Play:
     return _one(actions, Play)
 
@@ -353,6 +358,29 @@ def test_a_failed_request_continues_with_on_error_or_fails_the_call() -> None:
     assert run.outcome is Outcome.FAILED
 
 
+def test_an_order_placed_as_the_caller_hangs_up_is_still_recorded() -> None:
+    run = _run(SELF_SERVICE)
+    identify = _request(run.start(T0))
+    run.handle(RequestAnswered(identify.token, KNOWN), T0 + 0.1)
+    reorder = _request(run.handle(DigitPressed("1"), T0 + 2))
+    assert run.handle(CallerHungUp(), T0 + 2.1) == []
+    assert run.finished and run.outcome is Outcome.ABANDONED and run.wrapping_up
+    assert run.handle(DigitPressed("1"), T0 + 2.2) == []
+    assert run.handle(RequestAnswered(reorder.token, {"order_id": 77, "number": "7"}), T0 + 2.3) == []
+    assert run.order_id == 77 and _outcome(run) is Outcome.ORDER_PLACED and not run.wrapping_up
+    assert run.handle(RequestAnswered(reorder.token, {"order_id": 78}), T0 + 2.4) == []  # only once
+    assert run.order_id == 77
+
+
+def test_a_request_failing_after_the_hang_up_changes_nothing() -> None:
+    run = _run(SELF_SERVICE)
+    identify = _request(run.start(T0))
+    run.handle(CallerHungUp(), T0 + 0.05)
+    run.handle(RequestFailed(identify.token, "timeout"), T0 + 1)
+    assert run.outcome is Outcome.ABANDONED and not run.wrapping_up
+    assert "identify failed" in run.path[-1].detail
+
+
 def test_digits_pressed_while_a_request_is_pending_are_typed_ahead() -> None:
     run = _run(SELF_SERVICE)
     identify = _request(run.start(T0))
@@ -427,9 +455,35 @@ def test_a_caller_hanging_up_while_recording_still_leaves_a_voicemail() -> None:
     run = _run(VOICEMAIL)
     prompt = _play(run.start(T0))
     record = _one(run.handle(PlaybackFinished(prompt.token), T0 + 6), Record)
-    run.handle(RecordingFinished(record.token, 90, 8.0), T0 + 14)
+    task = _request(run.handle(RecordingFinished(record.token, 90, 8.0), T0 + 14))
     assert run.handle(CallerHungUp(), T0 + 14.1) == []
     assert run.outcome is Outcome.VOICEMAIL and run.hangup_side == "caller"
+    assert run.wrapping_up  # the task request is still in flight
+    assert run.handle(RequestAnswered(task.token, {"task_id": 6}), T0 + 14.2) == []
+    assert run.task_ids == [6] and not run.wrapping_up
+
+
+def test_a_message_ended_by_the_hang_up_still_gets_its_task() -> None:
+    run = _run(VOICEMAIL)
+    prompt = _play(run.start(T0))
+    record = _one(run.handle(PlaybackFinished(prompt.token), T0 + 6), Record)
+    assert run.handle(CallerHungUp(), T0 + 20) == []  # the usual end of a message
+    assert run.outcome is Outcome.ABANDONED and run.wrapping_up
+    task = _request(run.handle(RecordingFinished(record.token, 91, 14.0), T0 + 20.3))
+    assert task.kind == "missed_call" and task.args["recording_id"] == 91
+    assert _outcome(run) is Outcome.VOICEMAIL and run.recording_ids == [91] and run.wrapping_up
+    assert run.handle(RequestAnswered(task.token + 1, {"task_id": 1}), T0 + 20.4) == []  # not that one
+    run.handle(RequestAnswered(task.token, {"task_id": 8}), T0 + 20.5)
+    assert run.task_ids == [8] and not run.wrapping_up
+
+
+def test_a_hang_up_before_any_message_leaves_none() -> None:
+    run = _run(VOICEMAIL)
+    prompt = _play(run.start(T0))
+    record = _one(run.handle(PlaybackFinished(prompt.token), T0 + 6), Record)
+    run.handle(CallerHungUp(), T0 + 7)
+    assert run.handle(RecordingFinished(record.token, None, 0.0), T0 + 7.1) == []
+    assert run.outcome is Outcome.ABANDONED and not run.wrapping_up and run.recording_ids == []
 
 
 TRANSFER = """

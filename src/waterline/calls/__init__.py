@@ -30,7 +30,12 @@ API (the contract with the telephony driver)
       ``handle_timer(now) -> list[Action]`` (call it when ``now >= get_timer()``; early calls do
       nothing);
     - ``finished: bool`` — true once ``Hangup`` was returned or the caller hung up; after that
-      every call returns ``[]``;
+      every call returns ``[]``, with one exception: ``wrapping_up`` is true when the caller hung
+      up while a business ``Request`` or a ``Record`` was in flight. Keep feeding that answer
+      (``RequestAnswered``/``RequestFailed``/``RecordingFinished``, also after ``CallerHungUp``):
+      the run records the order placed, the ticket or the message at the last moment (the outcome
+      moves from ``abandoned`` to ``order-placed``/``voicemail``), and a message answers with a
+      ``Request('missed_call')`` to carry out; write the CDR once ``wrapping_up`` is false;
     - ``outcome: Outcome | None`` (a ``StrEnum``: ``ivr-completed``, ``order-placed``,
       ``voicemail``, ``transferred``, ``abandoned``, ``blocked``, ``failed``), set when finished;
       ``hangup_side`` (``caller`` | ``flow``) and ``hangup_cause``;

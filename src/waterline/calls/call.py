@@ -190,6 +190,7 @@ class FlowRun:
         self._steps = 0
         self._reached: Outcome | None = None
         self._started = False
+        self._late: int | None = None  # token of the answer still awaited after the caller hung up
 
     # ------------------------------------------------------------------ public API
 
@@ -197,6 +198,13 @@ class FlowRun:
     def variables(self) -> Mapping[str, object]:
         """The flow's variables: ``call.*``, the flow's own and the results of requests."""
         return dict(self._vars)
+
+    @property
+    def wrapping_up(self) -> bool:
+        """The caller hung up while a business request or a voicemail recording was in flight and
+        its answer has not arrived yet: feed it (it may return a ``missed_call`` request), and write
+        the call record once this is false."""
+        return self._late is not None
 
     @property
     def node(self) -> str:
@@ -214,7 +222,9 @@ class FlowRun:
 
     def handle(self, event: Event, now: float) -> list[Action]:
         """Feed one event; returns the actions it causes."""
-        if self.finished or not self._started:
+        if self.finished:
+            return self._wrap_up(event)
+        if not self._started:
             return []
         out: list[Action] = []
         if isinstance(event, CallerHungUp):
@@ -507,27 +517,21 @@ class FlowRun:
         self._prompt(node, say + node.say, now, out)
         return None
 
-    def _on_request(self, event: RequestAnswered | RequestFailed, now: float, out: list[Action]) -> None:
-        node = self._current()
-        self._wait = _Wait.NOTHING
-        if isinstance(node, VoicemailNode):  # the missed-call task for the message
-            if isinstance(event, RequestAnswered):
-                task = event.result.get("task_id")
-                if isinstance(task, int):
-                    self.task_ids.append(task)
-            else:
-                self._note(f"missed-call task failed: {event.reason}")
-            self._run(node.next, now, out)
-            return
-        if not isinstance(node, IdentifyNode | ReorderNode | OrderStatusNode | ComplaintNode | ClockNode):
-            return
+    def _absorb(self, node: Node, event: RequestAnswered | RequestFailed) -> bool:
+        """Record what the answer to ``node``'s request means for the call (variables, ids,
+        outcome); returns whether the request succeeded."""
         if isinstance(event, RequestFailed):
-            self._note(f"failed: {event.reason}")
-            if node.on_error is None:
-                self._fail("error", out, f"{node.kind} failed")
-            else:
-                self._run(node.on_error, now, out)
-            return
+            what = "missed-call task" if isinstance(node, VoicemailNode) else node.kind
+            self._note(f"{what} failed: {event.reason}")
+            return False
+        if isinstance(node, VoicemailNode):
+            task = event.result.get("task_id")
+            if isinstance(task, int):
+                self.task_ids.append(task)
+                self._note(f"task {task}")
+            return True
+        if not isinstance(node, IdentifyNode | ReorderNode | OrderStatusNode | ComplaintNode | ClockNode):
+            return True
         for key, value in event.result.items():
             self._vars[f"{node.into}.{key}"] = value
         if isinstance(node, IdentifyNode):
@@ -543,23 +547,69 @@ class FlowRun:
             if isinstance(ticket, int):
                 self.ticket_ids.append(ticket)
                 self._note(f"ticket {ticket}")
-        self._run(node.next, now, out)
+        return True
+
+    def _on_request(self, event: RequestAnswered | RequestFailed, now: float, out: list[Action]) -> None:
+        node = self._current()
+        self._wait = _Wait.NOTHING
+        ok = self._absorb(node, event)
+        if isinstance(node, VoicemailNode):  # the missed-call task for the message: go on either way
+            self._run(node.next, now, out)
+        elif isinstance(node, IdentifyNode | ReorderNode | OrderStatusNode | ComplaintNode | ClockNode):
+            if ok:
+                self._run(node.next, now, out)
+            elif node.on_error is None:
+                self._fail("error", out, f"{node.kind} failed")
+            else:
+                self._run(node.on_error, now, out)
+
+    def _message(self, event: RecordingFinished) -> Request | None:
+        """Keep a finished voicemail message; the request for its missed-call task, if any."""
+        if event.recording_id is None:
+            self._note("no message recorded")
+            return None
+        self.recording_ids.append(event.recording_id)
+        self._reach(Outcome.VOICEMAIL)
+        self._note(f"message {event.recording_id} ({event.seconds:.1f} s)")
+        args = {"recording_id": event.recording_id, "caller": self.caller, "call_id": self.call_id}
+        self._wait = _Wait.REQUEST
+        return Request(self._next_token(), "missed_call", args)
 
     def _on_recording(self, event: RecordingFinished, now: float, out: list[Action]) -> None:
         node = self._current()
         if not isinstance(node, VoicemailNode):
             return
         self._wait = _Wait.NOTHING
-        if event.recording_id is None:
-            self._note("no message recorded")
+        request = self._message(event)
+        if request is None:
             self._continue(node.on_error or node.next, now, out)
-            return
-        self.recording_ids.append(event.recording_id)
-        self._reach(Outcome.VOICEMAIL)
-        self._note(f"message {event.recording_id} ({event.seconds:.1f} s)")
-        self._phase = "task"
-        args = {"recording_id": event.recording_id, "caller": self.caller, "call_id": self.call_id}
-        self._request("missed_call", args, out)
+        else:
+            self._phase = "task"
+            out.append(request)
+
+    def _wrap_up(self, event: Event) -> list[Action]:
+        """After the caller hung up: take the answer to what the run was waiting for, so an order
+        placed, a message left or a ticket opened at the last moment still reaches the record."""
+        if self._late is None or not isinstance(event, RequestAnswered | RequestFailed | RecordingFinished):
+            return []
+        if event.token != self._late:
+            return []
+        self._late = None
+        node = self._current()
+        out: list[Action] = []
+        if isinstance(event, RecordingFinished):
+            if isinstance(node, VoicemailNode):
+                request = self._message(event)
+                if request is not None:
+                    self._late = request.token
+                    out.append(request)
+        else:
+            self._absorb(node, event)
+        if self._reached is not None and _RANK.get(self._reached, 0) > _RANK.get(
+            self.outcome or Outcome.ABANDONED, 0
+        ):
+            self.outcome = self._reached
+        return out
 
     def _on_transfer_end(self, ok: bool, now: float, out: list[Action]) -> None:
         node = self._current()
@@ -587,6 +637,8 @@ class FlowRun:
             outcome = self._reached or Outcome.TRANSFERRED
         else:
             outcome = self._reached or Outcome.ABANDONED
+        if self._wait is _Wait.REQUEST or self._wait is _Wait.RECORD:
+            self._late = self._token
         self._note("caller hung up")
         self._finish(outcome, "caller", "caller hung up", None)
 
