@@ -25,11 +25,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session, sessionmaker
 
+from waterline.adapters.calendar import ChineseWorkCalendar
 from waterline.adapters.db.users import UserRepository, default_hasher
+from waterline.adapters.numberinfo import PhoneNumberInfo
 from waterline.config import Settings
+from waterline.domain.hours import WorkCalendar
 from waterline.domain.users import Permission, User, roles_with
 from waterline.services.bus import MessageBus
-from waterline.services.ports import UnitOfWork
+from waterline.services.ports import NumberInfo, UnitOfWork
 from waterline.web.auth import InvalidToken, verify_token
 from waterline.web.errors import ApiError
 
@@ -98,7 +101,8 @@ class AppServices:
     ``bus`` is the service layer's message bus (commands in, events out); ``uow_factory`` opens a
     unit of work for read-only queries (``services.queries``); ``background`` are
     coroutine factories run as tasks while the app is up (e.g. the outbox worker) and cancelled
-    at shutdown.
+    at shutdown. ``number_info`` locates phone numbers; ``calendar`` returns the working calendar to
+    use now (the default knows the package's holidays only: pass one that reads the override table).
     """
 
     session_factory: sessionmaker[Session]
@@ -108,6 +112,8 @@ class AppServices:
     uow_factory: Callable[[], UnitOfWork] | None = None
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
     user_cache: UserCache = field(default_factory=UserCache)
+    number_info: NumberInfo = field(default_factory=PhoneNumberInfo)
+    calendar: Callable[[], WorkCalendar] = ChineseWorkCalendar
 
 
 # The dependencies below that do no I/O are ``async def``: FastAPI runs sync dependencies in its

@@ -10,9 +10,12 @@ from waterline.domain.stations import OpeningHours, Station
 
 
 class HoursModel(BaseModel):
-    """Opening hours of one weekday (0 = Monday), local time; ``closes`` is exclusive."""
+    """Opening hours of one weekday (0 = Monday), local time; ``closes`` is exclusive. Weekday 7 holds
+    the hours on public holidays (``domain.hours``; without them a holiday follows Sunday)."""
 
-    weekday: int = Field(ge=0, le=6)
+    weekday: int = Field(
+        ge=0, le=7, description="0=周一 … 6=周日, 7=法定节假日 / 0=Monday … 6=Sunday, 7=holidays"
+    )
     opens: time
     closes: time
 
