@@ -345,6 +345,48 @@ def test_pool_exhaustion_and_release_on_close() -> None:
     _run(test, pool)
 
 
+def test_a_closed_sessions_socket_pair_is_kept_rests_and_serves_a_later_call() -> None:
+    now = [100.0]
+    pool = PortPool(31600, 31799)
+
+    async def test(loop: asyncio.AbstractEventLoop, _: MediaEngine) -> None:
+        pacer = Pacer(time.monotonic, loop_sleep_until(time.monotonic, loop), _discard)
+        engine = MediaEngine(loop, pool, pacer, random.Random(3), host=HOST, clock=lambda: now[0],
+                             wallclock=time.time)
+        try:
+            first = engine.open("one")
+            assert first is not None
+            first.close()
+            assert engine.spares == 1 and (pool.kept, pool.in_use) == (1, 0)  # kept: neither free nor used
+            with _peer() as old_caller:
+                # a late packet of the finished call: read and dropped while the pair rests
+                old_caller.sendto(_rtp(1), (HOST, first.port))
+                await asyncio.sleep(0.05)
+                resting = engine.open("two")  # the kept pair has not rested long enough
+                assert resting is not None and resting.port != first.port
+                now[0] += 1.5
+                reused = engine.open("three")
+                assert reused is not None and reused.port == first.port and engine.reused == 1
+                heard: list[Arrival] = []
+                reused.consumers.append(lambda data, arrival: heard.append(arrival))
+                reused.configure(PCMU, 0, None, _address(old_caller))
+                assert not reused.latched and reused.stats().packets_in == 0
+                with _peer() as new_caller:
+                    for seq in (7, 8):
+                        new_caller.sendto(_rtp(seq, ssrc=5), (HOST, reused.port))
+                    assert await _until(lambda: reused.stats().packets_in == 2)
+                    assert reused.remote == _address(new_caller) and len(heard) == 1
+            engine.spare_limit = 0
+            resting.close()  # nothing more is kept: closed, the port goes back to the pool
+            assert engine.spares == 0
+        finally:
+            engine.close_all()
+        assert engine.spares == 0 and (pool.kept, pool.in_use, len(engine)) == (0, 0, 0)
+        assert len(pool) == pool.capacity
+
+    _run(test)
+
+
 def test_codec_names_map_to_laws() -> None:
     assert law_for_codec("pcma") is PCMA and law_for_codec("PCMU") is PCMU and law_for_codec("G722") is None
 

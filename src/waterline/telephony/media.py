@@ -35,6 +35,7 @@ import logging
 import random
 import socket
 import struct
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
@@ -91,6 +92,13 @@ MAX_TAP_GAP = 50
 RELATCH_AFTER = 0.5
 RTCP_INTERVAL = 5.0
 """Seconds between reports (RFC 3550's minimum; two-party calls stay far below its bandwidth share)."""
+SPARE_PAIRS = 512
+"""Bound RTP/RTCP socket pairs kept, still watched, after their call ended, for the next calls: a new
+socket pair costs about a dozen system calls (socket, bind, epoll add, and at the end epoll delete and
+close, twice), a kept one none."""
+SPARE_QUARANTINE = 1.0
+"""Seconds a kept pair rests before another call gets it: the last packets of the previous caller
+(sent before it saw our BYE) arrive meanwhile and are dropped, rather than latched by the next call."""
 BIND_ATTEMPTS = 128
 BIND_JUMPS = 16
 """Pairs tried when opening a session before giving up: other programs (another engine on the host)
@@ -417,13 +425,8 @@ class MediaSession:
         if self.packets_in or self.tx.packet_count:
             # a session that carried no media has nothing to report (signalling-only test calls)
             self.send_report(engine.clock(), engine.wallclock(), bye=True)
-        for sock in (self._rtp, self._rtcp):
-            try:
-                engine.loop.remove_reader(sock.fileno())
-            except (ValueError, OSError):
-                pass  # the loop is closing already
-            sock.close()
         engine.forget(self)
+        engine.recycle(self.port, self._rtp, self._rtcp)
         return self.stats()
 
 
@@ -446,7 +449,12 @@ class MediaEngine:
         self.cname = f"{cname}@{host}".encode()
         self._family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._sessions: dict[str, MediaSession] = {}
+        # kept pairs, oldest first: (RTP port, RTP socket, RTCP socket, when its call ended)
+        self._spares: deque[tuple[int, socket.socket, socket.socket, float]] = deque()
+        self.spare_limit = SPARE_PAIRS
         self.opened = 0
+        self.reused = 0
+        """Sessions that got a kept socket pair rather than a new one."""
         self.bind_failures = 0
 
     def __len__(self) -> int:
@@ -471,22 +479,23 @@ class MediaEngine:
         return self._sessions.get(call)
 
     def open(self, call: str) -> MediaSession | None:
-        """Bind a new session's RTP/RTCP pair and start watching it; None when no pair is free."""
-        for _ in range(BIND_ATTEMPTS):
-            port = self.pool.allocate()
-            if port is None:
-                return None
-            pair = _bind_pair(self.host, port)
-            if pair is not None:
-                break
-            # held by another program: back of the queue (perhaps it is free again by then), and jump
-            # over the stretch of the range that program is probably using
-            self.bind_failures += 1
-            self.pool.release(port)
-            self.pool.skip(len(self.pool) // BIND_JUMPS)
+        """A new session on a kept socket pair that has rested, or on a newly bound one; it is watched
+        at once. None when no pair is free."""
+        spares = self._spares
+        if spares and spares[0][3] + SPARE_QUARANTINE <= self.clock():
+            port, rtp, rtcp, _ = spares.popleft()
+            self.pool.reclaim(port)
+            self.reused += 1
         else:
-            return None
-        rtp, rtcp = pair
+            bound = self._bind()
+            if bound is None:
+                if not spares:
+                    return None
+                port, rtp, rtcp, _ = spares.popleft()  # every port is taken: a short rest must do
+                self.pool.reclaim(port)
+                self.reused += 1
+            else:
+                port, rtp, rtcp = bound
         session = MediaSession(self, call, port, rtp, rtcp, SendStream(self._rng, PCMU.payload_type))
         session.next_report = self.clock() + RTCP_INTERVAL
         session.watch()
@@ -494,11 +503,52 @@ class MediaEngine:
         self.opened += 1
         return session
 
+    def _bind(self) -> tuple[int, socket.socket, socket.socket] | None:
+        for _ in range(BIND_ATTEMPTS):
+            port = self.pool.allocate()
+            if port is None:
+                return None
+            pair = _bind_pair(self.host, port)
+            if pair is not None:
+                return port, pair[0], pair[1]
+            # held by another program: back of the queue (perhaps it is free again by then), and jump
+            # over the stretch of the range that program is probably using
+            self.bind_failures += 1
+            self.pool.release(port)
+            self.pool.skip(len(self.pool) // BIND_JUMPS)
+        return None
+
     def forget(self, session: MediaSession) -> None:
-        """Drop a closed session and give its ports back (called by :meth:`MediaSession.close`)."""
+        """Drop a closed session from the table (called by :meth:`MediaSession.close`)."""
         if self._sessions.get(session.call) is session:
             del self._sessions[session.call]
-        self.pool.release(session.port)
+
+    def recycle(self, port: int, rtp: socket.socket, rtcp: socket.socket) -> None:
+        """Take back the socket pair of a closed session: kept for a later call (its readers now drop
+        what arrives) while fewer than :attr:`spare_limit` are kept, else closed and the port returned."""
+        loop = self.loop
+        if len(self._spares) < self.spare_limit and not loop.is_closed():
+            for sock in (rtp, rtcp):
+                # replacing a reader changes no epoll registration: no system call
+                loop.add_reader(sock.fileno(), _drop_datagrams, sock)
+            self._spares.append((port, rtp, rtcp, self.clock()))
+            self.pool.keep(port)
+            return
+        self._close_pair(port, rtp, rtcp)
+
+    def _close_pair(self, port: int, rtp: socket.socket, rtcp: socket.socket) -> None:
+        for sock in (rtp, rtcp):
+            try:
+                self.loop.remove_reader(sock.fileno())
+            except (ValueError, OSError, RuntimeError):
+                pass  # the loop is closing already
+            sock.close()
+        self.pool.release(port)
+
+    @property
+    def spares(self) -> int:
+        """Socket pairs kept for later calls."""
+        return len(self._spares)
 
     def send_reports(self) -> int:
         """Send RTCP for every session whose report is due; returns how many were sent."""
@@ -512,9 +562,20 @@ class MediaEngine:
         return sent
 
     def close_all(self) -> None:
-        """Close every session (engine stop)."""
+        """Close every session and every kept socket pair (engine stop)."""
         for session in list(self._sessions.values()):
             try:
                 session.close()
             except Exception:
                 _log.exception("closing the media of %s failed", session.call)
+        while self._spares:
+            port, rtp, rtcp, _ = self._spares.popleft()
+            self._close_pair(port, rtp, rtcp)
+
+
+def _drop_datagrams(sock: socket.socket) -> None:
+    """The reader of a kept pair: late packets of its previous call are read and dropped."""
+    try:
+        sock.recv(RECV_SIZE)
+    except OSError:
+        pass
