@@ -626,3 +626,16 @@ def test_a_run_keeps_the_flow_it_was_started_with() -> None:
 def test_events_before_start_are_ignored() -> None:
     run = _run(MENU)
     assert run.handle(DigitPressed("1"), T0) == [] and run.path == []
+
+
+def test_identify_sends_the_chosen_region_when_the_node_names_one() -> None:
+    text = """
+name: r
+start: who
+variables: {choice: 宝鸡市}
+nodes:
+  who: {kind: identify, region: "{choice}", next: bye}
+  bye: {kind: hangup}
+"""
+    identify = _request(_run(text).start(T0))
+    assert identify.args == {"caller": "13912345678", "did": "4006360888", "region_city": "宝鸡市"}

@@ -138,6 +138,28 @@ def test_an_unknown_caller_hears_the_menu_and_ordering_goes_to_an_agent() -> Non
     assert transfer.target == "13800000000"  # no station phone: the hotline's on-duty fallback
 
 
+def test_a_caller_of_unknown_region_chooses_the_city_before_the_agent() -> None:
+    run, menu = _greeted({"customer_id": None, "region_city": None, "region_source": "unknown"})
+    cities = _one(run.handle(DigitPressed("0"), T0 + 10), Play)
+    assert "咸阳请按2" in str(cities.items[0])
+    identify = _one(run.handle(DigitPressed("2"), T0 + 12), Request)
+    assert identify.kind == "identify"
+    assert identify.args == {"caller": "13991234567", "did": "4006360888", "region_city": "咸阳市"}
+    station = {"customer_id": None, "region_city": "咸阳市", "station_phone": "02933334444"}
+    forward = _one(run.handle(RequestAnswered(identify.token, station), T0 + 12.1), Play)
+    transfer = _one(run.handle(PlaybackFinished(forward.token), T0 + 14), Transfer)
+    assert transfer.target == "02933334444"
+
+
+def test_the_region_is_asked_only_once() -> None:
+    run, menu = _greeted({"customer_id": None, "region_city": None})
+    run.handle(DigitPressed("0"), T0 + 10)
+    identify = _one(run.handle(DigitPressed("1"), T0 + 12), Request)
+    forward = _one(run.handle(RequestAnswered(identify.token, {"customer_id": None}), T0 + 12.1), Play)
+    transfer = _one(run.handle(PlaybackFinished(forward.token), T0 + 14), Transfer)
+    assert transfer.target == "13800000000"
+
+
 def test_the_agent_leg_goes_to_the_callers_station_then_the_survey() -> None:
     run, menu = _greeted(KNOWN)
     forward = _one(run.handle(DigitPressed("0"), T0 + 10), Play)

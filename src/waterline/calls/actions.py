@@ -90,7 +90,9 @@ class Request:
     Kinds, their ``args`` and the keys of ``result`` (result keys are stored as flow variables,
     prefixed by the node's ``into`` name, e.g. ``caller.name``):
 
-    - ``identify`` (``caller``, ``did``) → ``customer_id`` (int | None), ``name``, ``tier``,
+    - ``identify`` (``caller``, ``did``, and ``region_city`` when the caller chose a city because
+      the number's region is unknown: resolve station and opening for that city) →
+      ``customer_id`` (int | None), ``name``, ``tier``,
       ``region_city``, ``region_source``, ``station_id``, ``station_phone`` (for forwarding),
       ``station_open`` (bool), ``is_workday`` (bool), ``usual_order_text`` (e.g. "2桶XX矿泉水"),
       ``usual_order_qty``, ``address_text`` (where the usual order goes, e.g. "雁塔区…"),

@@ -348,7 +348,10 @@ class FlowRun:
                 self._vars[name] = render(value, self._vars) if isinstance(value, str) else value
             return node.next
         if isinstance(node, IdentifyNode):
-            self._request("identify", {"caller": self.caller, "did": self.did}, out)
+            args: dict[str, object] = {"caller": self.caller, "did": self.did}
+            if node.region is not None:
+                args["region_city"] = render(node.region, self._vars)
+            self._request("identify", args, out)
         elif isinstance(node, ReorderNode):
             self._request(
                 "reorder", {"customer_id": self._vars.get(node.customer), "call_id": self.call_id}, out

@@ -294,6 +294,14 @@ class IdentifyNode(_RequestNode):
 
     kind: Literal["identify"]
     into: str = "customer"
+    region: str | None = None
+    """A city the caller chose (a template, e.g. ``{region_choice}``) for a number whose region is
+    unknown; sent as the request's ``region_city`` so the station is found for that city."""
+
+    @field_validator("region")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        return None if value is None else _check_template(value)
 
 
 class ReorderNode(_RequestNode):
