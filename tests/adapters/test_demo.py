@@ -196,3 +196,15 @@ def test_load_demo_data_into_a_migrated_store_links_the_courier_login(
         assert len(uow.customers.search(limit=100)) == 12
         pop = uow.customers.search(limit=1)[0]
         assert pop.addresses and pop.phones
+
+
+def test_the_hotline_answers_with_the_shipped_default_flow(demo: tuple[FakeStore, DemoSummary]) -> None:
+    store, _ = demo
+    hotline = phones.normalise(DEMO_HOTLINE)
+    routes = {did: route.flow_name for did, route in store.data.routes.items()}
+    assert routes == {hotline: "default"}
+    assert {"default", "bench-play", "bench-record", "bench-ivr"} <= set(store.data.flows)
+    assert all(summary.current_version == 1 for summary in store.data.flows.values())
+    # a second load (the store is not empty) changes no flow
+    generate(store.uow, now=NOW, customers=40, days=4)
+    assert len(store.data.flow_versions) == len(store.data.flows)

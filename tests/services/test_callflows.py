@@ -10,6 +10,7 @@ from fakes import FakeStore
 from waterline.calls.shipped import SHIPPED, shipped_text
 from waterline.domain.errors import Conflict, InvalidInput, NotFound
 from waterline.services.callflows import (
+    DEFAULT_DID,
     InvalidFlow,
     check_flow,
     current_flow_for_did,
@@ -17,6 +18,7 @@ from waterline.services.callflows import (
     route_did,
     save_flow_version,
     seed_flows,
+    seed_shipped_flows,
     unroute_did,
 )
 
@@ -107,3 +109,13 @@ def test_seeding_is_idempotent_and_never_overwrites_edits() -> None:
     assert current is not None and current.name == "bench-ivr"
     versions = [v for v in store.data.flow_versions if v.name == "default"]
     assert [v.version for v in versions] == [1, 2]
+
+
+def test_seeding_what_exists_writes_nothing() -> None:
+    store = FakeStore()
+    seed_shipped_flows(store.uow(), now=NOW)
+    commits = store.commits
+    assert seed_shipped_flows(store.uow(), now=NOW) == []
+    assert store.commits == commits
+    current = current_flow_for_did(store.uow(), DEFAULT_DID)
+    assert current is not None and current.name == "default"

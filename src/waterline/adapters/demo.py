@@ -37,6 +37,7 @@ from waterline.domain.products import Product, ProductKind
 from waterline.domain.regions import find_district
 from waterline.domain.stations import Courier, Station, daily_hours
 from waterline.services.bus import MessageBus
+from waterline.services.callflows import seed_shipped_flows
 from waterline.services.context import Dependencies, ServiceSettings
 from waterline.services.ports import UnitOfWork
 
@@ -794,6 +795,8 @@ def generate(
 
     ``now`` is the end of the history (orders of today stay open in various states).
     """
+    # the hotline's flows first and on every start: an older demo store gains them too (idempotent)
+    seed_shipped_flows(uow_factory(), now=now)
     if not store_is_empty(uow_factory):
         return DemoSummary(skipped=True)
     generator = _Generator(uow_factory, random.Random(seed), now, courier_user_id)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 
 from waterline.calls.flow import FlowError, parse_flow
+from waterline.calls.shipped import DEFAULT, SHIPPED, shipped_text
 from waterline.domain.errors import Conflict, InvalidInput, NotFound
 from waterline.domain.flows import (
     MAX_FLOW_TEXT,
@@ -23,6 +24,7 @@ from waterline.domain.flows import (
 from waterline.services.ports import UnitOfWork
 
 __all__ = [
+    "DEFAULT_DID",
     "FlowCheck",
     "InvalidFlow",
     "check_flow",
@@ -31,8 +33,13 @@ __all__ = [
     "route_did",
     "save_flow_version",
     "seed_flows",
+    "seed_shipped_flows",
     "unroute_did",
 ]
+
+
+DEFAULT_DID = "4006360888"
+"""The demo hotline 400-636-0888 (636 reads 送水啦), answered by the shipped ``default`` flow."""
 
 
 class InvalidFlow(InvalidInput):
@@ -140,9 +147,21 @@ def seed_flows(
                 uow.flows.publish(name, version.version, at=now)
                 created.append(name)
         routed = {route.did for route in uow.flows.routes()}
+        changed = bool(created)
         for raw_did, name in routes.items():
             did = normalise_did(raw_did)
             if did not in routed and uow.flows.get(name) is not None:
                 uow.flows.set_route(did, name, at=now)
-        uow.commit()
+                changed = True
+        if changed:  # a store that has everything sees no write at all
+            uow.commit()
     return created
+
+
+def seed_shipped_flows(
+    uow: UnitOfWork, *, now: datetime, routes: Mapping[str, str] | None = None
+) -> list[str]:
+    """Seed the flows shipped with Waterline (``default`` and the bench flows) and route
+    ``DEFAULT_DID`` to ``default`` (or the given ``routes``); a no-op for what the store has already."""
+    texts = {name: shipped_text(name) for name in SHIPPED}
+    return seed_flows(uow, texts, {DEFAULT_DID: DEFAULT} if routes is None else routes, now=now)
