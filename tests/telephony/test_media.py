@@ -324,6 +324,31 @@ def test_rtcp_is_sent_to_the_port_above_the_peer_and_bye_on_close() -> None:
     _run(test)
 
 
+def test_rtcp_intervals_are_randomised_around_five_seconds() -> None:
+    now = [10.0]
+
+    async def test(loop: asyncio.AbstractEventLoop, _: MediaEngine) -> None:
+        pacer = Pacer(time.monotonic, loop_sleep_until(time.monotonic, loop), _discard)
+        engine = MediaEngine(loop, PortPool(31800, 31999), pacer, random.Random(11), host=HOST,
+                             clock=lambda: now[0], wallclock=time.time)
+        try:
+            sessions = [engine.open(f"leg{i}") for i in range(40)]
+            assert all(s is not None for s in sessions)
+            # opened together, reporting at different times: no burst of reports every 5 s
+            firsts = sorted(s.next_report - now[0] for s in sessions if s is not None)
+            assert 2.5 <= firsts[0] and firsts[-1] <= 7.5 and firsts[-1] - firsts[0] > 1.0
+            due = {s.call for s in sessions if s is not None and s.next_report <= 15.0}
+            now[0] = 15.0
+            assert engine.send_reports() == len(due) and 0 < len(due) < 40
+            later = [s.next_report - 15.0 for s in sessions if s is not None and s.call in due]
+            assert all(2.5 <= delay <= 7.5 for delay in later) and len(set(later)) == len(later)
+            assert engine.send_reports() == 0
+        finally:
+            engine.close_all()
+
+    _run(test)
+
+
 def test_pool_exhaustion_and_release_on_close() -> None:
     pool = PortPool(31500, 31503)
 

@@ -248,3 +248,32 @@ def test_caller_track_starts_on_the_recordings_time_line(tmp_path: Path) -> None
     assert recorder.a_samples == 10 * 160 + 240
     recorder.finish()
 
+
+
+def test_bench_prompt_file_is_looked_at_once_a_second_not_per_call(tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    shipped = DEFAULT_PROMPT_DIR / f"{BENCH_PROMPT}.wav"
+    journal = Journal(None, io.StringIO())
+    clock = Clock()
+    diagnostics = Diagnostics(PromptLibrary([prompts, DEFAULT_PROMPT_DIR]), RecordingKeeper(tmp_path, journal,
+                              lambda: WALL), hangup=lambda call: None, clock=clock, wallclock=lambda: WALL,
+                              bench=True)
+    # an upload replaces the shipped prompt: a one-frame prompt of its own
+    header = (b"RIFF" + (36 + 160).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
+              + (6).to_bytes(2, "little") + (1).to_bytes(2, "little") + (8000).to_bytes(4, "little")
+              + (8000).to_bytes(4, "little") + (1).to_bytes(2, "little") + (8).to_bytes(2, "little")
+              + b"data" + (160).to_bytes(4, "little"))
+    (prompts / shipped.name).write_bytes(header + bytes([0x11]) * 160)
+
+    def frames_played() -> int:
+        leg = FakeLeg()
+        diagnostics.start("leg", "cid", BENCH_PLAY, leg)
+        while leg.tick() is not None:
+            pass
+        diagnostics.end("leg")
+        return len(leg.sent)
+
+    assert frames_played() == 150  # the shipped prompt, loaded at start, is still fresh
+    clock.now += 1.0
+    assert frames_played() == 1  # a second later the upload is noticed

@@ -91,7 +91,9 @@ MAX_TAP_GAP = 50
 """Skipped periods written to the outbound tap as silence at most, per pacer catch-up (a second)."""
 RELATCH_AFTER = 0.5
 RTCP_INTERVAL = 5.0
-"""Seconds between reports (RFC 3550's minimum; two-party calls stay far below its bandwidth share)."""
+"""Mean seconds between reports (RFC 3550's minimum; two-party calls stay far below its bandwidth share).
+Each interval is drawn from 0.5-1.5 times this (RFC 3550 §6.3.1): calls set up in a burst would
+otherwise report in step, every 5 s, as one burst of hundreds of datagrams."""
 SPARE_PAIRS = 512
 """Bound RTP/RTCP socket pairs kept, still watched, after their call ended, for the next calls: a new
 socket pair costs about a dozen system calls (socket, bind, epoll add, and at the end epoll delete and
@@ -389,7 +391,7 @@ class MediaSession:
 
     def send_report(self, now: float, wallclock: float, *, bye: bool = False) -> None:
         """Send :meth:`report` to the peer's RTCP address (nothing while that is unknown)."""
-        self.next_report = now + RTCP_INTERVAL
+        self.next_report = now + self._engine.report_interval()
         if self.rtcp_remote is None:
             return
         try:
@@ -474,6 +476,10 @@ class MediaEngine:
             return False
         return any(packed)  # all zeros is the unspecified address
 
+    def report_interval(self) -> float:
+        """Seconds until a session's next RTCP report: :data:`RTCP_INTERVAL` randomised (0.5-1.5x)."""
+        return RTCP_INTERVAL * (0.5 + self._rng.random())
+
     def get(self, call: str) -> MediaSession | None:
         """The open session of leg ``call``, if any."""
         return self._sessions.get(call)
@@ -497,7 +503,7 @@ class MediaEngine:
             else:
                 port, rtp, rtcp = bound
         session = MediaSession(self, call, port, rtp, rtcp, SendStream(self._rng, PCMU.payload_type))
-        session.next_report = self.clock() + RTCP_INTERVAL
+        session.next_report = self.clock() + self.report_interval()
         session.watch()
         self._sessions[call] = session
         self.opened += 1
