@@ -188,19 +188,6 @@ class RecordingSettings(BaseModel):
     retention_interval_seconds: float = Field(default=86400.0, gt=0)
 
 
-MIN_RETENTION_DAYS = 90
-
-
-class RecordingSettings(BaseModel):
-    """Call recordings: how many days they are kept (at least 90, for complaints and disputes)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    retention_days: int = Field(default=180, ge=MIN_RETENTION_DAYS)
-    # how often the retention job runs in the web process (daily; tests shorten it)
-    retention_interval_seconds: float = Field(default=86400.0, gt=0)
-
-
 class Settings(BaseSettings):
     """All runtime configuration of one Waterline installation."""
 
@@ -222,7 +209,6 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     sms: SmsSettings = SmsSettings()
     media: MediaSettings = MediaSettings()
-    recordings: RecordingSettings = RecordingSettings()
     recordings: RecordingSettings = RecordingSettings()
     # the engine's diagnostic services bench-play and bench-record (always on in demo mode)
     diagnostics: bool = False
