@@ -20,9 +20,10 @@ from waterline.domain.customers import Customer, Tier
 from waterline.domain.errors import InvalidInput, NotFound
 from waterline.domain.locality import Locality, LocalitySource
 from waterline.domain.orders import ItemRequest, Order
+from waterline.domain.overrides import HolidayOverride
 from waterline.domain.stations import Station, daily_hours
 from waterline.services.bus import MessageBus
-from waterline.services.callers import identify_caller, station_clock
+from waterline.services.callers import calendar_overrides, identify_caller, station_clock
 
 YANTA = AddressInput("西安市", "雁塔区", "大雁塔北广场 3 号楼 2 单元 501", floor=5, lat=34.2197, lon=108.9640)
 CALENDAR = ChineseWorkCalendar()
@@ -206,3 +207,18 @@ def test_override_table_decides_a_year_the_package_lacks(store: FakeStore, world
     calendar = ChineseWorkCalendar({date(2031, 2, 8): True})
     answer = station_clock(store.uow(), calendar, world.yanta, at=saturday)
     assert answer.open and answer.workday
+
+
+def test_calendar_overrides_come_from_the_store(store: FakeStore) -> None:
+    at = datetime(2030, 12, 1, tzinfo=UTC)
+    with store.uow() as uow:
+        uow.holidays.replace_all(
+            [
+                HolidayOverride(date(2031, 2, 8), True, "调休", at),
+                HolidayOverride(date(2031, 2, 3), False, "春节", at),
+            ]
+        )
+        uow.commit()
+    overrides = calendar_overrides(store.uow())
+    assert overrides == {date(2031, 2, 8): True, date(2031, 2, 3): False}
+    assert ChineseWorkCalendar(overrides).day(date(2031, 2, 8)).workday

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from waterline.domain import phones
 from waterline.domain.customers import Customer
@@ -255,6 +255,12 @@ def _open_order(recent: Sequence[Order]) -> OpenOrder | None:
         if order.is_open and order.id is not None:
             return OpenOrder(order_id=order.id, number=order.number, state=order.state.value, eta=order.eta)
     return None
+
+
+def calendar_overrides(uow: UnitOfWork) -> dict[date, bool]:
+    """The override table as the calendar adapter takes it: day -> is a workday."""
+    with uow:
+        return {row.day: row.is_workday for row in uow.holidays.all()}
 
 
 def station_clock(

@@ -15,8 +15,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Annotated, Any
 
 from argon2 import PasswordHasher
@@ -101,8 +102,8 @@ class AppServices:
     ``bus`` is the service layer's message bus (commands in, events out); ``uow_factory`` opens a
     unit of work for read-only queries (``services.queries``); ``background`` are
     coroutine factories run as tasks while the app is up (e.g. the outbox worker) and cancelled
-    at shutdown. ``number_info`` locates phone numbers; ``calendar`` returns the working calendar to
-    use now (the default knows the package's holidays only: pass one that reads the override table).
+    at shutdown. ``number_info`` locates phone numbers; ``calendar`` builds the working calendar from
+    the override table's rows (day -> is a workday).
     """
 
     session_factory: sessionmaker[Session]
@@ -113,7 +114,7 @@ class AppServices:
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
     user_cache: UserCache = field(default_factory=UserCache)
     number_info: NumberInfo = field(default_factory=PhoneNumberInfo)
-    calendar: Callable[[], WorkCalendar] = ChineseWorkCalendar
+    calendar: Callable[[Mapping[date, bool]], WorkCalendar] = ChineseWorkCalendar
 
 
 # The dependencies below that do no I/O are ``async def``: FastAPI runs sync dependencies in its

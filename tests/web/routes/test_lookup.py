@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
+
+from waterline.domain.overrides import HolidayOverride
 
 from .conftest import Shop
 
@@ -98,3 +100,20 @@ def test_station_open_follows_holiday_hours_set_through_the_station_api(shop: Sh
         json={"hours": [{"weekday": 8, "opens": "09:00", "closes": "12:00"}]},
     )
     assert bad.status_code == 422
+
+
+def test_override_table_decides_a_year_the_package_does_not_know(shop: Shop) -> None:
+    saturday = datetime(2031, 2, 8, 2, 0, tzinfo=UTC)  # 10:00 in Xi'an; the package stops at 2026
+    shop.clock.current = saturday
+    weekdays = [{"weekday": d, "opens": "08:00", "closes": "18:00"} for d in range(5)]
+    response = shop.client.patch(
+        f"/api/stations/{shop.ids['xianyang']}", headers=shop.auth("manager"), json={"hours": weekdays}
+    )
+    assert response.status_code == 200, response.text
+    assert shop.get(URL + "13991001234", as_user="agent").json()["station_open"] is False
+
+    with shop.uow_factory() as uow:
+        uow.holidays.replace_all([HolidayOverride(date(2031, 2, 8), True, "2031 春节调休", saturday)])
+        uow.commit()
+
+    assert shop.get(URL + "13991001234", as_user="agent").json()["station_open"] is True

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from waterline.domain.users import Permission, User
-from waterline.services.callers import identify_caller
+from waterline.services.callers import calendar_overrides, identify_caller
 from waterline.web.deps import ServicesDep, UowDep
 from waterline.web.routes.access import authorised
 from waterline.web.schemas.caller import CallerLookupOut
@@ -27,5 +27,6 @@ def lookup_number(
     """Where ``phone`` is: the known customer's default address, else the mobile block's city, else
     the landline area code (029 names only the province), else unknown; 422 when it is not a phone."""
     at = datetime.fromtimestamp(services.clock(), UTC)
-    identity = identify_caller(uow, services.number_info, phone, calendar=services.calendar(), at=at)
+    calendar = services.calendar(calendar_overrides(uow))
+    identity = identify_caller(uow, services.number_info, phone, calendar=calendar, at=at)
     return CallerLookupOut.of(identity)
