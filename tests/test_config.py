@@ -111,3 +111,13 @@ def test_demo_generates_and_keeps_secret(tmp_path: Path) -> None:
 def test_secret_property_refuses_missing_secret() -> None:
     with pytest.raises(ConfigError):
         _ = Settings().secret
+
+
+def test_media_public_address_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().media.public_address is None
+    monkeypatch.setenv("WATERLINE_MEDIA__PUBLIC_ADDRESS", "203.0.113.7")
+    assert Settings().media.public_address == "203.0.113.7"
+    for bad in ("media.example.com", "0.0.0.0", "203.0.113"):
+        monkeypatch.setenv("WATERLINE_MEDIA__PUBLIC_ADDRESS", bad)
+        with pytest.raises(ValidationError):
+            Settings()

@@ -8,6 +8,7 @@ also accept the flag's shorthand as a whole, e.g. ``WATERLINE_HTTP=0.0.0.0:9000`
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from enum import StrEnum
@@ -161,17 +162,27 @@ class SmsSettings(BaseModel):
 
 
 class MediaSettings(BaseModel):
-    """RTP media of the telephony engine: the local port range (even RTP ports, RTCP one above)."""
+    """RTP media of the telephony engine: the local port range (even RTP ports, RTCP one above), and
+    the address SDP advertises for it when that is not the address the engine binds (behind NAT:
+    ``WATERLINE_MEDIA__PUBLIC_ADDRESS=203.0.113.7``; the ports are the same, forwarded 1:1)."""
 
     model_config = ConfigDict(frozen=True)
 
     port_min: int = Field(default=20000, ge=1024, le=65534)
     port_max: int = Field(default=30000, ge=1025, le=65535)
+    public_address: str | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> MediaSettings:
         if self.port_max <= self.port_min:
             raise ValueError("media.port_max must be above media.port_min")
+        if self.public_address is not None:
+            try:
+                address = ipaddress.ip_address(self.public_address)
+            except ValueError:
+                raise ValueError("media.public_address must be an IP address") from None
+            if address.is_unspecified:
+                raise ValueError("media.public_address must be an address phones can send to")
         return self
 
 

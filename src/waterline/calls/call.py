@@ -182,7 +182,6 @@ class FlowRun:
         self._wait = _Wait.NOTHING
         self._token = 0
         self._playing = False  # the current node's prompt is still playing
-        self._phase = ""
         self._deadline: float | None = None
         self._attempt = 0
         self._collected = ""
@@ -304,7 +303,6 @@ class FlowRun:
             self._wait = _Wait.NOTHING
             self._deadline = None
             self._playing = False
-            self._phase = ""
             next_id = self._begin(node, now, out)
 
     def _begin(self, node: Node, now: float, out: list[Action]) -> str | None:
@@ -369,7 +367,6 @@ class FlowRun:
             self._request("clock", {"station_id": self._vars.get(node.station)}, out)
         elif isinstance(node, QueueNode | TransferNode | VoicemailNode | HangupNode):
             self._pending.clear()
-            self._phase = "prompt"
             if not self._play(node.say, False, out):
                 self._after_prompt(node, now, out)
         return None
@@ -419,7 +416,6 @@ class FlowRun:
             )
             self._finish(outcome, "flow", node.cause, out)
         elif isinstance(node, VoicemailNode):
-            self._phase = "record"
             out.append(Record(self._next_token(), node.max_seconds, node.silence_seconds, node.beep))
             self._wait = _Wait.RECORD
         else:
@@ -427,7 +423,6 @@ class FlowRun:
             if isinstance(node, QueueNode):
                 self._note(f"queue {node.queue}: forwarded to fallback {target}")
             self.transfer_target = target
-            self._phase = "transfer"
             out.append(Transfer(self._next_token(), target))
             self._wait = _Wait.TRANSFER
 
@@ -587,7 +582,6 @@ class FlowRun:
         if request is None:
             self._continue(node.on_error or node.next, now, out)
         else:
-            self._phase = "task"
             out.append(request)
 
     def _wrap_up(self, event: Event) -> list[Action]:

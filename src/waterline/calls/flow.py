@@ -394,6 +394,7 @@ class VoicemailNode(_Node):
     beep: bool = True
     next: str
     on_error: str | None = None
+    """Where to go when no message was recorded (default: ``next``)."""
 
 
 class SetNode(_Node):

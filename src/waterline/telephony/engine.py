@@ -267,7 +267,8 @@ async def serve(
         timezone=ZoneInfo(settings.display_timezone), offload=offload,
     )
     switch = Switch(endpoint, journal, clock=time.time, media=media, diagnostics=diagnostics)
-    switch.set_local_address(bound_host, bound_port)
+    # SDP names the public media address when one is configured (NAT), else the bound one
+    switch.set_local_address(settings.media.public_address or bound_host, bound_port)
     hub = Hub(endpoint, switch.handle, loop)
     udp = await open_udp(hub, sock)
     pacer_task = loop.create_task(pacer.run())
