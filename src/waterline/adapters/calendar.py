@@ -25,9 +25,18 @@ class ChineseWorkCalendar:
 
     def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
         self._overrides = dict(overrides or {})
+        # The package scans its whole table to validate each date (~50 us); an opening-hours check
+        # asks about the same day once per station, so answers are remembered.
+        self._days: dict[date, DayInfo] = {}
 
     def day(self, day: date) -> DayInfo:
         """What kind of day ``day`` is (override, else package, else the weekday rule)."""
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = self._classify(day)
+        return known
+
+    def _classify(self, day: date) -> DayInfo:
         override = self._overrides.get(day)
         if override is not None:
             return DayInfo(
