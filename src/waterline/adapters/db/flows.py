@@ -103,22 +103,22 @@ class SqlAlchemyFlowRepository:
             select(flows_table.c.latest_version).where(flows_table.c.name == name).with_for_update()
         ).scalar_one_or_none()
         number = 1 if latest is None else latest + 1
-        if latest is None:
-            session.execute(
-                flows_table.insert().values(name=name, current_version=None, latest_version=1, updated_at=at)
-            )
-        else:
-            session.execute(
-                update(flows_table).where(flows_table.c.name == name)
-                .values(latest_version=number, updated_at=at)
-            )
         try:
+            if latest is None:
+                session.execute(flows_table.insert().values(
+                    name=name, current_version=None, latest_version=1, updated_at=at
+                ))
+            else:
+                session.execute(
+                    update(flows_table).where(flows_table.c.name == name)
+                    .values(latest_version=number, updated_at=at)
+                )
             key = session.execute(
                 flow_versions_table.insert()
                 .values(flow_name=name, version=number, text=text, author=author, created_at=at)
                 .returning(flow_versions_table.c.id)
             ).scalar_one()
-        except IntegrityError as exc:  # another editor saved the same number first
+        except IntegrityError as exc:  # another editor created the flow or saved this number first
             raise Conflict("conflict", detail=f"flow {name} version {number} saved concurrently") from exc
         return FlowVersion(id=int(key), name=name, version=number, text=text, author=author, created_at=at)
 
