@@ -23,7 +23,6 @@ from phonenumbers import geocoder
 
 from waterline.domain import phones
 from waterline.domain.locality import UNKNOWN, Locality, LocalitySource
-from waterline.domain.phones import PhoneKind
 
 SHAANXI = "陕西省"
 # 029 is one local network for 西安, 咸阳 and the 杨凌 zone: a landline there names no city.
@@ -116,14 +115,13 @@ class PhoneNumberInfo:
     def locate(self, phone: str) -> Locality:
         """The region of ``phone`` (any mainland form); ``InvalidInput`` when it is not a phone."""
         number = phones.normalise(phone)
-        match phones.kind(number):
-            case PhoneKind.MOBILE:
-                return self._mobile(number)
-            case PhoneKind.LANDLINE:
-                return self._landline(number)
-            case PhoneKind.SERVICE:
-                return UNKNOWN
-        return UNKNOWN  # pragma: no cover
+        # The canonical form tells its kind by shape (see ``phones.normalise``): parsing it again
+        # with phonenumbers would double the cost of a lookup.
+        if number.startswith("0"):
+            return self._landline(number)
+        if len(number) == 10 and number.startswith(("400", "800")):
+            return UNKNOWN  # a nationwide service number is nowhere
+        return self._mobile(number)
 
     def _mobile(self, number: str) -> Locality:
         record = self._blocks().find(number[:7])
@@ -139,7 +137,8 @@ class PhoneNumberInfo:
         return self._geocoded(number, area_code=None)
 
     def _landline(self, number: str) -> Locality:
-        code = phones.area_code(number)
+        # Chinese area codes are prefix-free, so a Shaanxi code is recognised by its first digits.
+        code = next((c for c in SHAANXI_AREA_CODES if number.startswith(c)), None) or phones.area_code(number)
         if code is not None and code in SHAANXI_AREA_CODES:
             city = SHAANXI_AREA_CODES[code]
             return Locality(
