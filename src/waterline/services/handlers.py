@@ -300,22 +300,42 @@ def _decide(
     raise AssertionError("unreachable: every pass drops one courier")  # pragma: no cover
 
 
-def _apply(uow: UnitOfWork, order: Order, assignment: _Assignment, by: str) -> Courier | None:
-    """Dispatch ``order`` as decided and record the events; returns the courier, or None when the
-    order waits at the station for a courier with room."""
-    (order_id,) = _ids(order.id)
-    now = assignment.at
+def _dispatch_as_decided(
+    order: Order, assignment: _Assignment, by: str
+) -> tuple[Courier | None, OrderTransition | None]:
+    """Apply ``assignment`` to the domain objects only (order state, courier load); returns the
+    courier and the transition record (None, None when the order waits at the station)."""
     courier = assignment.courier
     if courier is None:
         order.station_id = assignment.station_id
-        uow.record(OrderAwaitingCourier(order_id, order.number, assignment.station_id, now))
-        return None
+        return None, None
     (courier_key, station_key) = _ids(courier.id, courier.station_id)
-    record = order.dispatch(station_key, courier_key, assignment.eta, now, by, assignment.reason)
+    record = order.dispatch(station_key, courier_key, assignment.eta, assignment.at, by, assignment.reason)
     courier.take(order.units)
+    return courier, record
+
+
+def _record_dispatch(
+    uow: UnitOfWork, order: Order, assignment: _Assignment, record: OrderTransition | None
+) -> None:
+    """The events of a dispatch applied by ``_dispatch_as_decided`` (the order must have its id)."""
+    (order_id,) = _ids(order.id)
+    now = assignment.at
+    courier = assignment.courier
+    if courier is None or record is None:
+        uow.record(OrderAwaitingCourier(order_id, order.number, assignment.station_id, now))
+        return
+    (courier_key, station_key) = _ids(courier.id, courier.station_id)
     _record_transition(uow, order, record)
     uow.record(OrderDispatched(order_id, order.number, station_key, courier_key, order.eta, now))
     uow.record(CourierAssigned(order_id, courier_key, now))
+
+
+def _apply(uow: UnitOfWork, order: Order, assignment: _Assignment, by: str) -> Courier | None:
+    """Dispatch ``order`` as decided and record the events; returns the courier, or None when the
+    order waits at the station for a courier with room."""
+    courier, record = _dispatch_as_decided(order, assignment, by)
+    _record_dispatch(uow, order, assignment, record)
     return courier
 
 
@@ -406,10 +426,16 @@ def place_order(cmd: PlaceOrder, uow: UnitOfWork, deps: Dependencies) -> Order:
             pay_with_tickets=cmd.pay_with_tickets,
             note=cmd.note,
         )
+        # Dispatched before it is stored: the order is written once, already in its dispatched state
+        # (an INSERT, not an INSERT and an UPDATE).
+        courier, record = (
+            _dispatch_as_decided(order, assignment, "system") if assignment is not None else (None, None)
+        )
         uow.orders.add(order)
         (order_id,) = _ids(order.id)
         uow.record(OrderPlaced(order_id, order.number, customer_id, order.channel, order.placed_at))
-        courier = _apply(uow, order, assignment, "system") if assignment is not None else None
+        if assignment is not None:
+            _record_dispatch(uow, order, assignment, record)
         # Tickets are spent on delivery, but an order the customer cannot cover is refused now.
         for line, line_accounts in zip(lines, accounts, strict=True):
             if line.paid_with_tickets:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Select, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from waterline.adapters.db.orm import (
     addresses_table,
@@ -30,6 +30,7 @@ from waterline.adapters.db.orm import (
     customers_table,
     enterprise_accounts_table,
     order_items_table,
+    order_transitions_table,
     orders_table,
     outbox_table,
     products_table,
@@ -250,12 +251,107 @@ class SqlAlchemyCourierRepository(_Repository):
         return self.session.scalars(select(Courier).where(couriers_table.c.user_id == user_id)).first()
 
 
+@cache
+def _insert_order() -> Any:
+    return insert(orders_table).returning(orders_table.c.id)
+
+
+@cache
+def _insert_items() -> Any:
+    return insert(order_items_table).returning(order_items_table.c.id, sort_by_parameter_order=True)
+
+
+@cache
+def _insert_transitions() -> Any:
+    return insert(order_transitions_table).returning(
+        order_transitions_table.c.id, sort_by_parameter_order=True
+    )
+
+
+@cache
+def _insert_outbox() -> Any:
+    return insert(outbox_table).returning(outbox_table.c.id)
+
+
+def _attach(session: Session, obj: object, *children: object) -> None:
+    # Rows just written with Core: make the objects persistent as if loaded, so later changes to
+    # them in this unit of work are flushed as UPDATEs (the ORM's insert flush cost more than the SQL).
+    for each in (*children, obj):
+        make_transient_to_detached(each)
+    session.add(obj)
+
+
 class SqlAlchemyOrderRepository(_Repository):
     """Orders with their items and transition records (eagerly loaded)."""
 
     def add(self, order: Order) -> Order:
-        """Persist a new order; assigns ids to it, its items and transitions."""
-        self._add(order)
+        """Persist a new order; assigns ids to it, its items and transitions.
+
+        Placement is the hot write path: the rows go in as three Core INSERTs (order, items,
+        transitions) instead of an ORM flush, and the objects then join the session as persistent.
+        """
+        session = self.session
+        flush_or_conflict(session)  # rows the order refers to (a customer added in this block)
+        o = order
+        order_id = _insert_row(
+            session,
+            _insert_order(),
+            {
+                "number": o.number,
+                "customer_id": o.customer_id,
+                "address_id": o.address_id,
+                "channel": o.channel,
+                "placed_at": o.placed_at,
+                "state": o.state,
+                "window_start": o.window_start,
+                "window_end": o.window_end,
+                "station_id": o.station_id,
+                "courier_id": o.courier_id,
+                "eta": o.eta,
+                "pay_with_tickets": o.pay_with_tickets,
+                "tickets_used": o.tickets_used,
+                "empties_collected": o.empties_collected,
+                "note": o.note,
+                "cancel_reason": o.cancel_reason,
+            },
+        )
+        order.id = order_id
+        if order.items:
+            ids = _insert_rows(
+                session,
+                _insert_items(),
+                [
+                    {
+                        "order_id": order_id,
+                        "product_id": i.product_id,
+                        "quantity": i.quantity,
+                        "unit_price_fen": i.unit_price_fen,
+                        "paid_with_tickets": i.paid_with_tickets,
+                    }
+                    for i in order.items
+                ],
+            )
+            for item, item_id in zip(order.items, ids, strict=True):
+                item.id = item_id
+        if order.transitions:
+            ids = _insert_rows(
+                session,
+                _insert_transitions(),
+                [
+                    {
+                        "order_id": order_id,
+                        "from_state": t.from_state,
+                        "to_state": t.to_state,
+                        "at": t.at,
+                        "actor": t.by,
+                        "reason": t.reason,
+                    }
+                    for t in order.transitions
+                ],
+            )
+            for record, record_id in zip(order.transitions, ids, strict=True):
+                record.id = record_id
+        _attach(session, order, *order.items, *order.transitions)
         return order
 
     def get(self, order_id: int) -> Order | None:
@@ -451,6 +547,22 @@ class SqlAlchemyBucketRepository(_Repository):
         return [_bucket_entry(row) for row in rows]
 
 
+def _insert_row(session: Session, stmt: Any, params: dict[str, Any]) -> int:
+    # a cached INSERT ... RETURNING id with this row's parameters
+    try:
+        return int(session.execute(stmt, params).scalar_one())
+    except IntegrityError as exc:
+        raise Conflict("conflict", detail=_constraint_hint(exc)) from exc
+
+
+def _insert_rows(session: Session, stmt: Any, rows: list[dict[str, Any]]) -> list[int]:
+    # several rows in one statement (insertmanyvalues); ids come back in the rows' order
+    try:
+        return [int(i) for i in session.execute(stmt, rows).scalars()]
+    except IntegrityError as exc:
+        raise Conflict("conflict", detail=_constraint_hint(exc)) from exc
+
+
 def _insert(session: Session, stmt: Any, id_column: Any) -> int:
     try:
         return int(session.execute(stmt.returning(id_column)).scalar_one())
@@ -466,8 +578,31 @@ class SqlAlchemyOutboxRepository(_Repository):
     """Outbox messages (the SMS log)."""
 
     def add(self, message: OutboxMessage) -> OutboxMessage:
-        """Persist a new message (assigns its id)."""
-        self._add(message)
+        """Persist a new message (assigns its id): one Core INSERT, then persistent in the session."""
+        session = self.session
+        flush_or_conflict(session)  # the order the message refers to
+        m = message
+        message.id = _insert_row(
+            session,
+            _insert_outbox(),
+            {
+                "channel": m.channel,
+                "recipient": m.to,
+                "text": m.text,
+                "template": m.template,
+                "segments": m.segments,
+                "state": m.state,
+                "attempts": m.attempts,
+                "next_attempt_at": m.next_attempt_at,
+                "last_error": m.last_error,
+                "provider_message_id": m.provider_message_id,
+                "sent_at": m.sent_at,
+                "created_at": m.created_at,
+                "order_id": m.order_id,
+                "customer_id": m.customer_id,
+            },
+        )
+        _attach(session, message)
         return message
 
     def get(self, message_id: int) -> OutboxMessage | None:
