@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from fakes import FakeClock, FakeStore, World
 from waterline.adapters.calendar import ChineseWorkCalendar
+from waterline.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from waterline.adapters.numberinfo import PhoneNumberInfo
 from waterline.domain.commands import (
     AddressInput,
@@ -21,9 +23,11 @@ from waterline.domain.errors import InvalidInput, NotFound
 from waterline.domain.locality import Locality, LocalitySource
 from waterline.domain.orders import ItemRequest, Order
 from waterline.domain.overrides import HolidayOverride
+from waterline.domain.products import Product, ProductKind
 from waterline.domain.stations import Station, daily_hours
 from waterline.services.bus import MessageBus
 from waterline.services.callers import calendar_overrides, identify_caller, station_clock
+from waterline.services.context import Dependencies
 
 YANTA = AddressInput("西安市", "雁塔区", "大雁塔北广场 3 号楼 2 单元 501", floor=5, lat=34.2197, lon=108.9640)
 CALENDAR = ChineseWorkCalendar()
@@ -222,3 +226,62 @@ def test_calendar_overrides_come_from_the_store(store: FakeStore) -> None:
     overrides = calendar_overrides(store.uow())
     assert overrides == {date(2031, 2, 8): True, date(2031, 2, 3): False}
     assert ChineseWorkCalendar(overrides).day(date(2031, 2, 8)).workday
+
+
+def test_known_caller_without_address_is_placed_by_his_number(
+    bus: MessageBus, store: FakeStore, world: World, numbers: PhoneNumberInfo, clock: FakeClock
+) -> None:
+    customer = bus.handle(CreateCustomer(name="李女士", phones=("13991001234",)))
+    assert isinstance(customer, Customer)
+
+    found = identify_caller(store.uow(), numbers, "13991001234", calendar=CALENDAR, at=clock.now())
+
+    assert found.customer_id == customer.id and found.address_text is None
+    assert (found.locality.city, found.locality.source) == ("咸阳市", LocalitySource.MOBILE_BLOCK)
+    assert found.station_id == world.xianyang
+    assert found.usual_order is None and found.open_order is None
+
+
+def test_on_the_sql_store(session_factory: sessionmaker[Session]) -> None:
+    """The same identification reading SQLite and PostgreSQL: phones, stations, orders, tickets, overrides."""
+
+    def uows() -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(session_factory)
+
+    clock = FakeClock(datetime(2026, 2, 14, 2, 0, tzinfo=UTC))  # a 调休 Saturday, 10:00 in Xi'an
+    with uows() as uow:
+        water = uow.products.add(
+            Product("NFS-189", "农夫山泉 18.9L", "农夫山泉", ProductKind.BARREL, 18900, 2000)
+        )
+        weekdays = daily_hours(time(8, 0), time(18, 0), range(5))
+        station = uow.stations.add(
+            Station("雁塔站", "西安市", "雁塔区", 34.2135, 108.9486, ["雁塔区"], "02985550001", weekdays)
+        )
+        uow.holidays.replace_all([HolidayOverride(date(2031, 2, 8), True, "调休", clock.now())])
+        uow.commit()
+    assert water.id is not None and station.id is not None
+    bus = MessageBus(uows, Dependencies(clock=clock))
+    customer = bus.handle(
+        CreateCustomer(
+            name="张先生",
+            phones=("13991234567", "029-8888 1234"),
+            addresses=(YANTA,),
+            preferences=PreferencesInput(usual_product_id=water.id, usual_quantity=2),
+        )
+    )
+    assert isinstance(customer, Customer) and customer.id is not None
+    bus.handle(SellTickets(customer.id, water.id, quantity=5, price_fen=9000))
+    order = bus.handle(PlaceOrder(customer_id=customer.id, items=(ItemRequest(water.id, 2),)))
+    assert isinstance(order, Order)
+    calendar = ChineseWorkCalendar(calendar_overrides(uows()))
+
+    found = identify_caller(uows(), PhoneNumberInfo(), "02988881234", calendar=calendar, at=clock.now())
+
+    assert found.customer_id == customer.id and found.locality.source is LocalitySource.ADDRESS
+    assert (found.station_id, found.station_open) == (station.id, True)
+    assert found.day is not None and found.day.makeup_workday
+    assert found.usual_order is not None and found.usual_order.text == "2桶农夫山泉 18.9L"
+    assert (found.ticket_balance, found.pays_with_tickets) == (5, True)
+    assert found.open_order is not None and found.open_order.number == order.number
+    assert calendar.day(date(2031, 2, 8)).workday
+    assert station_clock(uows(), calendar, station.id, at=clock.now()).open
