@@ -12,7 +12,7 @@ import logging
 import multiprocessing
 import multiprocessing.process
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
@@ -23,17 +23,22 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from waterline.adapters.calendar import ChineseWorkCalendar
 from waterline.adapters.db.engine import create_engine, create_session_factory
 from waterline.adapters.db.migrations import upgrade
 from waterline.adapters.db.orm import start_mappers
 from waterline.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from waterline.adapters.db.users import UserRepository, default_hasher
+from waterline.adapters.numberinfo import PhoneNumberInfo
 from waterline.adapters.sms.log import LogSmsSender
 from waterline.config import ConfigError, DispatchMode, Settings
+from waterline.domain.errors import InvalidInput
 from waterline.domain.outbox import RetryPolicy
 from waterline.domain.users import Role
 from waterline.services.bus import MessageBus
+from waterline.services.callers import identify_caller, station_clock
 from waterline.services.context import Dependencies, ServiceSettings
+from waterline.services.ivr import IvrDesk
 from waterline.services.outbox import DEFAULT_BATCH, DeliveryReport, deliver_due
 from waterline.services.ports import Clock, SmsSender, UnitOfWork
 from waterline.web.app import create_app
@@ -360,3 +365,45 @@ def sms_sender(settings: Settings) -> SmsSender:
         f"未知的短信网关 {settings.sms.sender!r}（可选：log）/ "
         f"unknown SMS sender {settings.sms.sender!r} (one of: log)"
     )
+
+
+class FixedClock:
+    """A clock stopped at one instant (``settings.flow_now``, tests only)."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+    def now(self) -> datetime:
+        """Always the same instant."""
+        return self.at
+
+
+def build_ivr_desk(store: Store, settings: Settings, clock: Clock | None = None) -> IvrDesk:
+    """The business answers of call flows (telephony engine process): the bus on ``store`` for
+    reorders, the lookup service (number blocks, area codes, stations) for callers, the Chinese work
+    calendar under the store's override table for opening hours. ``settings.flow_now`` stops the
+    clock (tests)."""
+    if clock is None:
+        clock = FixedClock(settings.flow_now) if settings.flow_now is not None else SystemClock()
+    business_clock = clock
+    uows = uow_factory(store)
+    numbers = PhoneNumberInfo()
+
+    def calendar() -> ChineseWorkCalendar:
+        # the override rows are few: read them per call, so an edit applies to the next call
+        with uows() as uow:
+            overrides = {row.day: row.is_workday for row in uow.holidays.all()}
+        return ChineseWorkCalendar(overrides)
+
+    def identify(caller: str, did: str) -> Mapping[str, object]:
+        try:
+            identity = identify_caller(uows(), numbers, caller, calendar=calendar(), at=business_clock.now())
+        except InvalidInput:
+            # withheld or garbage caller id: an unknown caller, region unknown
+            return {"caller": caller, "customer_id": None, "known": False, "region_source": "unknown"}
+        return identity.as_request_result()
+
+    def clock_of(station_id: int | None) -> Mapping[str, object]:
+        return station_clock(uows(), calendar(), station_id, at=business_clock.now()).as_request_result()
+
+    return IvrDesk(uows, build_bus(store, settings, clock), clock, identify=identify, station_clock=clock_of)

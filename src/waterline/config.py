@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -223,6 +224,9 @@ class Settings(BaseSettings):
     recordings: RecordingSettings = RecordingSettings()
     # the engine's diagnostic services bench-play and bench-record (always on in demo mode)
     diagnostics: bool = False
+    # tests only: the time the engine's call flows take as "now" for opening hours, holidays and
+    # orders (an after-hours call on a 调休 Saturday), instead of the system clock
+    flow_now: datetime | None = None
 
     @property
     def database_url(self) -> str:

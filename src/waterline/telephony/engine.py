@@ -35,6 +35,7 @@ from waterline.sip.registrar import Registrar
 from waterline.sip.transaction import TimerConfig
 from waterline.telephony.agents import AgentDirectory, fetch_from_store
 from waterline.telephony.bindings import FileRegistrationStore
+from waterline.telephony.flowsetup import build_flow_runtime
 from waterline.telephony.hub import Hub
 from waterline.telephony.journal import Journal
 from waterline.telephony.media import MediaEngine
@@ -260,16 +261,22 @@ async def serve(
         # services decide to hang up from inside a pacer tick: the SIP work waits for the next loop pass
         loop.call_soon(hangup_now, leg)
 
+    prompts = PromptLibrary([settings.data_dir / "prompts", DEFAULT_PROMPT_DIR])
     diagnostics = Diagnostics(
-        PromptLibrary([settings.data_dir / "prompts", DEFAULT_PROMPT_DIR]), keeper,
+        prompts, keeper,
         hangup=schedule_hangup,
         clock=time.monotonic, wallclock=time.time, bench=settings.demo or settings.diagnostics,
         timezone=ZoneInfo(settings.display_timezone), offload=offload,
     )
-    switch = Switch(endpoint, journal, clock=time.time, media=media, diagnostics=diagnostics)
+    flows = build_flow_runtime(settings, loop, store, session_factory, journal, prompts, schedule_hangup, rng)
+    switch = Switch(endpoint, journal, clock=time.time, media=media, diagnostics=diagnostics,
+                    flows=flows.host)
     # SDP names the public media address when one is configured (NAT), else the bound one
     switch.set_local_address(settings.media.public_address or bound_host, bound_port)
     hub = Hub(endpoint, switch.handle, loop)
+    recovered = await flows.start()  # calls a crash left open are closed, and routes read, before any call
+    if recovered:
+        journal.write("calls_recovered", time.time(), failed=recovered)
     udp = await open_udp(hub, sock)
     pacer_task = loop.create_task(pacer.run())
 
@@ -317,6 +324,7 @@ async def serve(
         if pending:
             # recordings of the last calls are being mixed: index them before the journal closes
             await asyncio.wait(pending, timeout=10.0)
+        await flows.close()
         stats = {f"sip_{name}": value for name, value in dataclasses.asdict(endpoint.stats).items()}
         pacing = {f"pacer_{name}": value for name, value in dataclasses.asdict(pacer.stats).items()}
         journal.write(

@@ -29,6 +29,7 @@ from waterline.sip.sdp import (
     build_offer,
     parse_sdp,
 )
+from waterline.telephony.callflow import FlowHost
 from waterline.telephony.hub import Address
 from waterline.telephony.journal import Journal, JournalValue
 from waterline.telephony.media import MediaEngine, MediaSession, law_for_codec
@@ -81,9 +82,11 @@ class Switch:
         media_ip: str = "127.0.0.1",
         media: MediaEngine | None = None,
         diagnostics: Diagnostics | None = None,
+        flows: FlowHost | None = None,
     ) -> None:
         """``media`` binds real RTP sessions for answered calls; ``diagnostics`` runs the test services
-        on them (without it only ``*43`` is answered, and its media is left alone)."""
+        on them (without it only ``*43`` is answered, and its media is left alone); ``flows`` runs the
+        call flow of each DID it knows."""
         self._endpoint = endpoint
         self._journal = journal
         self._clock = clock
@@ -91,6 +94,7 @@ class Switch:
         self._answers = AnswerCache(local_ip=media_ip)
         self._media = media
         self._diagnostics = diagnostics
+        self.flows = flows
         self._calls: dict[str, _Call] = {}
         self._next_port = MEDIA_PORTS[0]
         self._sessions = 0
@@ -177,6 +181,8 @@ class Switch:
                 closed += 1
             if self._diagnostics is not None:
                 self._diagnostics.end(leg)
+            if self.flows is not None:
+                self.flows.end(leg)
         return closed
 
     # ------------------------------------------------------------------ events
@@ -186,6 +192,12 @@ class Switch:
         diagnostics = self._diagnostics
         if diagnostics.accepts(number) if diagnostics is not None else number == ECHO_EXTENSION:
             self._answer_service(event, now, number)
+        elif self.flows is not None and self.flows.accepts(number):
+            refused = self.flows.prepare(event.call, event.call_id, number, event.from_uri)
+            if refused is None:
+                self._answer_service(event, now, number)
+            else:
+                self._refuse(event, now, 403, "Forbidden")
         elif number == RING_EXTENSION:
             self._track(event, now, self._allocate_port(), answered=False, ring_deadline=now + RING_LIMIT)
             self._endpoint.send(ev.Ring(event.call), now)
@@ -202,6 +214,8 @@ class Switch:
             session = self._media.open(event.call)
             if session is None:
                 self._refuse(event, now, 503, "Service Unavailable")  # every RTP port is in use
+                if self.flows is not None:
+                    self.flows.end(event.call)
                 return
         port = session.port if session is not None else self._allocate_port()
         answer = self._answer_sdp(event.sdp_offer, session_id=self._new_session(), version=1, port=port)
@@ -209,6 +223,8 @@ class Switch:
             if session is not None:
                 session.close()
             self._refuse(event, now, 488, "Not Acceptable Here")
+            if self.flows is not None:
+                self.flows.end(event.call)
             return
         body, negotiated, our_offer = answer
         call = self._track(event, now, port, answered=True, ring_deadline=None)
@@ -225,12 +241,17 @@ class Switch:
         if negotiated is not None:
             self._configure(session, negotiated)
         session.on_digit = self._digit_handler(event.call, event.call_id)
-        if self._diagnostics is not None:
+        flows = self.flows
+        if flows is not None and flows.get(event.call) is not None:
+            flows.attach(event.call, session)
+        elif self._diagnostics is not None:
             self._diagnostics.start(event.call, event.call_id, number, session)
 
     def _digit_handler(self, leg: str, call_id: str) -> Callable[[str, str], None]:
         def journal_digit(digit: str, via: str) -> None:
             self._journal.write("dtmf", self._clock(), call=leg, call_id=call_id, digit=digit, via=via)
+            if self.flows is not None:
+                self.flows.digit(leg, digit)
 
         return journal_digit
 
@@ -269,6 +290,8 @@ class Switch:
             extra.update(call.session.close().as_fields())
         if self._diagnostics is not None:
             extra.update(self._diagnostics.end(event.call))
+        if self.flows is not None:
+            extra.update(self.flows.end(event.call))
         self._journal.write(
             "call_ended", self._clock(), call=event.call, call_id=call.call_id, number=call.number,
             reason=event.reason, status=event.status, answered=call.answered,

@@ -1,0 +1,350 @@
+"""The flow driver on a fake leg and a fake loop: prompts and TTS, digits, requests, voicemail, hang-up,
+the call's recording and its CDR."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import wave
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from waterline.calls.flow import parse_flow
+from waterline.rtp.g711 import PCMA, Law
+from waterline.rtp.stream import Arrival
+from waterline.telephony.callflow import BEEP, CallSummary, FlowHost, Route, caller_number
+from waterline.telephony.media import AudioConsumer, Feed
+from waterline.telephony.prompt import DEFAULT_PROMPT_DIR, Prompt, PromptLibrary
+from waterline.telephony.recording import RecordingIndex
+
+START = 1_795_600_000.0
+FLOW = """
+name: test
+start: who
+nodes:
+  who: {kind: identify, next: menu, on_error: menu}
+  menu:
+    kind: menu
+    say: [{prompt: menu}]
+    options: {"1": reorder, "2": vm, "0": agent}
+    timeout: 5
+    attempts: 2
+    on_failure: bye
+  reorder: {kind: reorder, next: done, on_error: bye}
+  done: {kind: play, say: [{text: "您的订单号是{order.number}"}], next: bye}
+  vm: {kind: voicemail, max_seconds: 3, silence_seconds: 1, next: bye}
+  agent: {kind: transfer, target: "13800000000", on_failure: sorry}
+  sorry: {kind: play, say: [{text: 坐席忙}], next: bye}
+  bye: {kind: hangup, say: [{prompt: goodbye}]}
+"""
+
+
+class Timer:
+    def __init__(self, at: float, callback: Callable[[], object]) -> None:
+        self.at = at
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class FakeLoop:
+    """call_soon/call_later on a hand-driven clock."""
+
+    def __init__(self) -> None:
+        self.now = START
+        self.soon: list[Callable[[], object]] = []
+        self.timers: list[tuple[float, int, Timer]] = []
+        self._seq = itertools.count()
+
+    def call_soon(self, callback: Callable[[], object]) -> object:
+        self.soon.append(callback)
+        return None
+
+    def call_later(self, delay: float, callback: Callable[[], object]) -> Timer:
+        timer = Timer(self.now + delay, callback)
+        heapq.heappush(self.timers, (timer.at, next(self._seq), timer))
+        return timer
+
+    def run(self) -> None:
+        for _ in range(10_000):
+            if not self.soon:
+                return
+            self.soon.pop(0)()
+        raise AssertionError("call_soon loop never settles")
+
+    def advance(self, seconds: float) -> None:
+        end = self.now + seconds
+        self.run()
+        while self.timers and self.timers[0][0] <= end:
+            at, _, timer = heapq.heappop(self.timers)
+            self.now = max(self.now, at)
+            if not timer.cancelled:
+                timer.callback()
+            self.run()
+        self.now = end
+
+
+class InlineWorker:
+    """Runs the work at once; the answer comes back on the next loop pass, as with a thread."""
+
+    def __init__(self, loop: FakeLoop) -> None:
+        self.loop = loop
+        self.jobs = 0
+
+    def submit(self, work: Callable[[], Any], done: Callable[[Any, BaseException | None], None]) -> None:
+        self.jobs += 1
+        try:
+            result, error = work(), None
+        except Exception as exc:  # noqa: BLE001 - handed to done() like a worker thread would
+            result, error = None, exc
+        self.loop.call_soon(lambda: done(result, error))
+
+
+@dataclass
+class FakeLeg:
+    law: Law = PCMA
+    consumers: list[AudioConsumer] = field(default_factory=list)
+    outbound_tap: Callable[[bytes], None] | None = None
+    feed: Feed | None = None
+    sent: int = 0
+
+    def play(self, feed: Feed | None) -> None:
+        self.feed = feed
+
+    def drain(self, loop: FakeLoop, limit: int = 5000) -> int:
+        """Send what the feed has (20 ms a frame of loop time); returns the frames sent."""
+        frames = 0
+        while self.feed is not None and frames < limit:
+            frame = self.feed(0)
+            if frame is None:
+                break
+            if self.outbound_tap is not None:
+                self.outbound_tap(frame)
+            frames += 1
+            loop.now += 0.02
+        self.sent += frames
+        loop.run()
+        return frames
+
+    def hear(self, payload: bytes, seq: int) -> None:
+        for consumer in list(self.consumers):
+            consumer(memoryview(payload), Arrival(True, seq, False))
+
+
+class FakeBusiness:
+    def __init__(self, answers: Mapping[str, Mapping[str, object]]) -> None:
+        self.answers = answers
+        self.asked: list[tuple[str, dict[str, object]]] = []
+
+    def answer(self, kind: str, args: Mapping[str, object]) -> Mapping[str, object]:
+        self.asked.append((kind, dict(args)))
+        if kind not in self.answers:
+            raise LookupError(kind)
+        return self.answers[kind]
+
+
+class Records:
+    def __init__(self) -> None:
+        self.opens: list[CallSummary] = []
+        self.closes: list[tuple[CallSummary, int | None]] = []
+
+    def opened(self, summary: CallSummary) -> None:
+        self.opens.append(summary)
+
+    def closed(self, summary: CallSummary, recording_id: int | None = None) -> None:
+        self.closes.append((summary, recording_id))
+
+
+class FakeSpeaker:
+    def __init__(self) -> None:
+        self.spoken: list[str] = []
+
+    def prompt(self, text: str, name: str | None = None) -> Prompt:
+        self.spoken.append(text)
+        return Prompt(name or text, (bytes(160),) * 10, (bytes(160),) * 10)
+
+
+@dataclass
+class World:
+    host: FlowHost
+    loop: FakeLoop
+    business: FakeBusiness
+    records: Records
+    speaker: FakeSpeaker
+    hangups: list[str]
+    stored: list[RecordingIndex]
+    leg: FakeLeg
+
+    def call(self, caller: str = "sip:13991234567@carrier.example") -> str:
+        assert self.host.prepare("leg1", "call-1", "4006360888", caller) is None
+        self.host.attach("leg1", self.leg)
+        self.loop.run()
+        return "leg1"
+
+
+IDENTITY: Mapping[str, object] = {"customer_id": 7, "name": "王芳", "region_city": "西安市",
+                                   "region_source": "address"}
+
+
+def _world(tmp_path: Path, answers: Mapping[str, Mapping[str, object]] | None = None) -> World:
+    loop = FakeLoop()
+    business = FakeBusiness(answers if answers is not None else {
+        "identify": IDENTITY, "reorder": {"order_id": 42, "number": "SX20261125001", "eta_text": "尽快"},
+        "missed_call": {"task_id": 5},
+    })
+    records = Records()
+    speaker = FakeSpeaker()
+    hangups: list[str] = []
+    stored: list[RecordingIndex] = []
+
+    def store(index: RecordingIndex) -> int:
+        stored.append(index)
+        return 100 + len(stored)
+
+    host = FlowHost(
+        routes={"4006360888": Route(parse_flow(FLOW), 3, "default")},
+        prompts=PromptLibrary([DEFAULT_PROMPT_DIR]),
+        speaker=speaker, business=business, records=records, scheduler=loop, worker=InlineWorker(loop),
+        hangup=hangups.append, data_dir=tmp_path, clock=lambda: loop.now, wallclock=lambda: loop.now,
+        rng=__import__("random").Random(1), store_recording=store,
+    )
+    return World(host, loop, business, records, speaker, hangups, stored, FakeLeg())
+
+
+def _end(world: World, leg: str = "leg1") -> CallSummary:
+    world.host.end(leg)
+    world.loop.run()
+    [(summary, _)] = world.records.closes
+    return summary
+
+
+def test_caller_number_is_the_from_user() -> None:
+    assert caller_number('"x" <sip:02988886666@10.0.0.1:5060>;tag=1') == "02988886666"
+    assert caller_number("sip:+8613991234567@carrier;user=phone") == "+8613991234567"
+    assert caller_number("tel:13991234567") == "13991234567"
+
+
+def test_only_routed_dids_are_accepted(tmp_path: Path) -> None:
+    world = _world(tmp_path)
+    assert world.host.accepts("4006360888")
+    assert not world.host.accepts("4006360999")
+
+
+def test_press_1_reorders_reads_the_number_and_hangs_up(tmp_path: Path) -> None:
+    world = _world(tmp_path)
+    leg = world.call()
+    assert world.records.opens[0].caller == "13991234567"
+    assert world.records.opens[0].flow_version == 3
+    assert [kind for kind, _ in world.business.asked] == ["identify"]
+    assert world.business.asked[0][1]["caller"] == "13991234567"
+    assert world.leg.feed is not None  # the menu prompt plays
+    world.host.digit(leg, "1")  # barge-in: the flow stops the menu
+    world.loop.run()
+    kinds = [kind for kind, _ in world.business.asked]
+    assert kinds == ["identify", "reorder"]
+    assert world.business.asked[1][1]["customer_id"] == 7
+    assert world.business.asked[1][1]["call_id"] == "call-1"
+    assert world.speaker.spoken == ["您的订单号是SX20261125001"]
+    world.leg.drain(world.loop)  # the order number
+    world.leg.drain(world.loop)  # goodbye
+    assert world.hangups == [leg]
+    summary = _end(world, leg)
+    assert summary.outcome == "order-placed"
+    assert summary.order_id == 42
+    assert summary.digits == "1"
+    assert [step["node"] for step in summary.path][:3] == ["who", "menu", "reorder"]
+    assert summary.hangup_side == "flow"
+    # the whole call was recorded (stereo) and stored; the CDR got its id
+    [index] = world.stored
+    assert world.records.closes[0][1] == 101
+    with wave.open(str(index.path)) as wav:
+        assert wav.getnchannels() == 2
+        assert wav.getnframes() > 8000  # goodbye alone is 4.6 s
+
+
+def test_no_digit_twice_ends_with_goodbye(tmp_path: Path) -> None:
+    world = _world(tmp_path)
+    leg = world.call()
+    for _ in range(2):
+        world.leg.drain(world.loop)
+        world.loop.advance(5.01)
+    world.leg.drain(world.loop)  # goodbye
+    assert world.hangups == [leg]
+    summary = _end(world, leg)
+    assert summary.digits == ""
+    assert summary.outcome == "ivr-completed"
+
+
+def test_caller_hanging_up_mid_menu_is_abandoned_and_timers_stop(tmp_path: Path) -> None:
+    world = _world(tmp_path)
+    leg = world.call()
+    summary = _end(world, leg)
+    assert summary.outcome == "abandoned"
+    assert summary.hangup_side == "caller"
+    assert world.hangups == []
+    world.loop.advance(60)
+    assert world.hangups == []
+
+
+def test_voicemail_ends_on_silence_and_asks_for_a_missed_call_task(tmp_path: Path) -> None:
+    world = _world(tmp_path)
+    leg = world.call()
+    world.host.digit(leg, "2")
+    world.loop.run()
+    assert world.leg.drain(world.loop) == len(BEEP)
+    loud = PCMA.encode(__import__("numpy").full(160, 8000, dtype="<i2"))
+    quiet = PCMA.silence_frame()
+    seq = 0
+    for frame in [loud] * 25 + [quiet] * 60:
+        world.leg.hear(frame, seq)
+        seq += 1
+    world.loop.run()
+    kinds = [kind for kind, _ in world.business.asked]
+    assert kinds == ["identify", "missed_call"]
+    voicemail = world.stored[0]
+    assert "voicemail" in voicemail.path.name
+    assert world.business.asked[1][1]["recording_id"] == 101
+    # 25 loud frames, then 1 s (50 frames) of silence ends it: 1.5 s
+    assert voicemail.duration == pytest.approx(1.5, abs=0.03)
+    world.leg.drain(world.loop)
+    summary = _end(world, leg)
+    assert summary.outcome == "voicemail"
+
+
+def test_voicemail_stops_at_its_max_length_and_on_hash(tmp_path: Path) -> None:
+    world = _world(tmp_path)
+    leg = world.call()
+    world.host.digit(leg, "2")
+    world.loop.run()
+    world.leg.drain(world.loop)
+    loud = PCMA.encode(__import__("numpy").full(160, 8000, dtype="<i2"))
+    for seq in range(100):
+        world.leg.hear(loud, seq)
+    world.host.digit(leg, "#")
+    world.loop.run()
+    assert world.stored[0].duration == pytest.approx(2.0, abs=0.03)
+    assert [kind for kind, _ in world.business.asked][-1] == "missed_call"
+
+
+def test_a_transfer_is_reported_failed_and_the_flow_goes_on(tmp_path: Path) -> None:
+    world = _world(tmp_path)
+    leg = world.call()
+    world.host.digit(leg, "0")
+    world.loop.run()
+    assert world.speaker.spoken == ["坐席忙"]
+
+
+def test_a_failed_request_takes_the_error_branch(tmp_path: Path) -> None:
+    world = _world(tmp_path, answers={})  # identify fails
+    leg = world.call()
+    assert world.leg.feed is not None  # on_error: the menu all the same
+    world.host.digit(leg, "1")  # reorder fails too: goodbye
+    world.loop.run()
+    world.leg.drain(world.loop)
+    assert world.hangups == [leg]
