@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -148,3 +150,66 @@ def test_recover_converts_leftovers_of_a_crash(tmp_path: Path) -> None:
     assert (other_day / "broken.json").exists()  # unreadable: kept for a human
     assert recover(tmp_path / "nowhere") == []
     assert running.finish().duration == pytest.approx(0.5)
+
+
+class HeldOpener:
+    """An opener that runs the file work only when told (the thread that has not got to it yet)."""
+
+    def __init__(self) -> None:
+        self.work: list[Callable[[], None]] = []
+
+    def __call__(self, work: Callable[[], None]) -> None:
+        self.work.append(work)
+
+    def run(self) -> None:
+        for work in self.work:
+            work()
+        self.work.clear()
+
+
+def test_with_an_opener_no_file_is_touched_on_the_callers_thread_and_early_frames_are_kept(
+        tmp_path: Path) -> None:
+    opener = HeldOpener()
+    recorder = CallRecorder(tmp_path, "deferred", STARTED, PCMA, PCMA, opener=opener)
+    assert not (tmp_path / "recordings").exists() and len(opener.work) == 1
+    recorder.tick(bytes([1]) * 160, bytes([2]) * 160)  # before the files exist: kept in memory
+    opener.run()
+    assert (recorder.directory / "deferred.json").exists()
+    recorder.tick(bytes([3]) * 160, bytes([4]) * 160)  # adopts the files: early frames first
+    recorder.tick(bytes([5]) * 160, None)
+    recorder.flush()
+    assert recorder.a_path.read_bytes() == bytes([1]) * 160 + bytes([3]) * 160 + bytes([5]) * 160
+    assert recorder.b_path.read_bytes() == bytes([2]) * 160 + bytes([4]) * 160 + PCMA.silence_frame(160)
+    assert recorder.finish().duration == pytest.approx(0.06)
+
+
+def test_finish_writes_frames_that_never_met_the_files_and_waits_for_the_opener(tmp_path: Path) -> None:
+    opener = HeldOpener()
+    recorder = CallRecorder(tmp_path, "short", STARTED, PCMU, PCMU, opener=opener)
+    recorder.tick(bytes([9]) * 160, bytes([8]) * 160)
+    finisher = threading.Thread(target=recorder.finish)
+    finisher.start()  # waits for the opener, as a finish on the offload pool would
+    finisher.join(0.05)
+    assert finisher.is_alive()
+    opener.run()
+    finisher.join(5)
+    assert recorder.finished is not None and recorder.finished.duration == pytest.approx(0.02)
+    stereo, count = _read_stereo(recorder.wav_path)
+    assert count == 160 and np.array_equal(stereo[:, 0], PCMU.decode(bytes([9]) * 160))
+    recorder.tick(bytes([1]) * 160, bytes([1]) * 160)  # after finish: ignored
+    assert recorder.a_samples == 160
+
+
+def test_files_that_cannot_be_opened_fail_the_finish_not_the_call(tmp_path: Path) -> None:
+    blocker = tmp_path / "recordings"
+    blocker.write_text("a file where the directory should be")
+    opener = HeldOpener()
+    recorder = CallRecorder(tmp_path, "nowhere", STARTED, PCMA, PCMA, opener=opener)
+    opener.run()
+    for _ in range(3):
+        recorder.tick(bytes([1]) * 160, None)  # dropped, not kept in memory for the whole call
+    assert recorder.a_samples == 0
+    with pytest.raises(OSError):
+        recorder.finish()
+    with pytest.raises(OSError):
+        CallRecorder(tmp_path, "inline", STARTED, PCMA, PCMA)  # without an opener: at once, as before

@@ -20,7 +20,8 @@ import json
 import os
 import re
 import struct
-from collections.abc import Container
+import threading
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -31,6 +32,7 @@ from waterline.rtp.g711 import PCMA, PCMU, Law
 
 __all__ = [
     "CallRecorder",
+    "Opener",
     "RecordingIndex",
     "mix_file",
     "mix_stereo",
@@ -44,8 +46,14 @@ FRAME_SAMPLES = 160
 CHUNK_SAMPLES = SAMPLE_RATE * 10  # mixed 10 s at a time: bounded memory for any call length
 # the write buffer of each raw file: about one second of G.711 is the most a crash can lose
 WRITE_BUFFER = SAMPLE_RATE
+OPEN_WAIT = 30.0
+"""Seconds :meth:`CallRecorder.finish` waits for an opener that has not run yet (a stalled disk)."""
 _LAWS = {PCMU.name: PCMU, PCMA.name: PCMA}
 _SAFE = re.compile(r"[^A-Za-z0-9._@-]")
+
+
+Opener = Callable[[Callable[[], None]], None]
+"""``opener(work)``: run the blocking ``work`` soon, elsewhere (a thread), in the order given."""
 
 
 # -- pure parts ------------------------------------------------------------------------------------------
@@ -143,43 +151,111 @@ def mix_file(a_raw: Path, a_law: Law, b_raw: Path, b_law: Law, target: Path) -> 
 
 
 class CallRecorder:
-    """Records one call; create at answer, feed frames every tick, :meth:`finish` at hang-up."""
+    """Records one call; create at answer, feed frames every tick, :meth:`finish` at hang-up.
 
-    def __init__(self, data_dir: Path, call_id: str, started_at: dt.datetime, a_law: Law, b_law: Law) -> None:
-        """Open the raw files and write the sidecar (``started_at`` is given: time comes from outside)."""
+    Creating the directory, the sidecar and the two raw files costs milliseconds of file system work
+    (measured ~0.7 ms CPU, ~2.5 ms wall per call): with an ``opener`` it runs there (a thread) while
+    the first frames wait in memory, so the media loop never blocks on the disk at answer time.
+    """
+
+    def __init__(self, data_dir: Path, call_id: str, started_at: dt.datetime, a_law: Law, b_law: Law, *,
+                 opener: Opener | None = None) -> None:
+        """Open the raw files and write the sidecar (``started_at`` is given: time comes from outside);
+        with ``opener``, ``opener(work)`` runs that blocking work somewhere else, soon."""
         self.call_id = call_id
         self.started_at = started_at
         self.a_law = a_law
         self.b_law = b_law
         self.directory = _day_dir(data_dir, started_at)
-        self.directory.mkdir(parents=True, exist_ok=True)
         self.stem = recording_stem(call_id)
         self.sidecar = self.directory / f"{self.stem}.json"
         self.a_path = self.directory / f"{self.stem}.a.raw"
         self.b_path = self.directory / f"{self.stem}.b.raw"
         self.wav_path = self.directory / f"{self.stem}.wav"
-        _write_sidecar(self.sidecar, call_id, started_at, a_law, b_law)
-        self._a: BinaryIO | None = open(self.a_path, "ab", buffering=WRITE_BUFFER)
-        self._b: BinaryIO | None = open(self.b_path, "ab", buffering=WRITE_BUFFER)
+        self._a: BinaryIO | None = None
+        self._b: BinaryIO | None = None
+        # frames written before the files are open (and the opener's result, handed over once)
+        self._early_a = bytearray()
+        self._early_b = bytearray()
+        self._opened: tuple[BinaryIO, BinaryIO] | None = None
+        self._open_error: OSError | None = None
+        self._open_done = threading.Event()
         self._a_silence = a_law.silence_frame(FRAME_SAMPLES)
         self._b_silence = b_law.silence_frame(FRAME_SAMPLES)
         self.a_samples = 0
         self.b_samples = 0
         self.finished: RecordingIndex | None = None
+        if opener is None:
+            self._open_files()
+            if self._open_error is not None:
+                raise self._open_error
+            self._adopt()
+        else:
+            opener(self._open_files)
+
+    def _open_files(self) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            _write_sidecar(self.sidecar, self.call_id, self.started_at, self.a_law, self.b_law)
+            a = open(self.a_path, "ab", buffering=WRITE_BUFFER)  # noqa: SIM115 - closed by finish
+            try:
+                b = open(self.b_path, "ab", buffering=WRITE_BUFFER)  # noqa: SIM115 - closed by finish
+            except OSError:
+                a.close()
+                raise
+            self._opened = (a, b)
+        except OSError as error:
+            self._open_error = error
+        finally:
+            self._open_done.set()
+
+    def _adopt(self) -> bool:
+        """Take the opened files (on the writing thread), early frames first; False while not open."""
+        opened = self._opened
+        if opened is None:
+            return False
+        self._opened = None  # handed over once: after finish, nothing is adopted again
+        a, b = opened
+        a.write(self._early_a)
+        b.write(self._early_b)
+        self._early_a = bytearray()
+        self._early_b = bytearray()
+        self._a, self._b = a, b
+        return True
 
     def write_a(self, frame: bytes | None) -> None:
         """The caller's frame for this tick, or None for a gap (written as 20 ms of silence)."""
         data = self._a_silence if frame is None else frame
-        if self._a is not None:
-            self._a.write(data)
-            self.a_samples += len(data)
+        a = self._a
+        if a is None:
+            # read before adopting: the opener publishes its files before it says it is done
+            opening = not self._open_done.is_set()
+            if not self._adopt():
+                if opening and self.finished is None:
+                    self._early_a += data  # handed to the files by the next write or by finish
+                    self.a_samples += len(data)
+                return  # finished, or the files could not be opened: nothing more is recorded
+            a = self._a
+            assert a is not None  # set by _adopt
+        a.write(data)
+        self.a_samples += len(data)
 
     def write_b(self, frame: bytes | None) -> None:
         """The other side's frame for this tick, or None for a gap."""
         data = self._b_silence if frame is None else frame
-        if self._b is not None:
-            self._b.write(data)
-            self.b_samples += len(data)
+        b = self._b
+        if b is None:
+            # read before adopting: the opener publishes its files before it says it is done
+            opening = not self._open_done.is_set()
+            if not self._adopt():
+                if opening and self.finished is None:
+                    self._early_b += data  # handed to the files by the next write or by finish
+                    self.b_samples += len(data)
+                return
+            b = self._b
+            assert b is not None
+        b.write(data)
+        self.b_samples += len(data)
 
     def tick(self, a: bytes | None, b: bytes | None) -> None:
         """Both legs' frames of one 20 ms tick (None: gap, silence)."""
@@ -202,10 +278,19 @@ class CallRecorder:
     def finish(self) -> RecordingIndex:
         """Close the raw files, mix them into the stereo WAV, delete them; idempotent.
 
-        Blocking file work (a few ms per minute of call): call it off the media loop.
+        Blocking file work (a few ms per minute of call): call it off the media loop, after the last
+        write. Waits (bounded) for an opener still at work; raises ``OSError`` when the files could
+        not be opened.
         """
         if self.finished is not None:
             return self.finished
+        if self._a is None:
+            # no frame came after the opener finished: the early frames are still in memory
+            self._open_done.wait(OPEN_WAIT)
+            if self._open_error is not None:
+                raise self._open_error
+            if not self._adopt():
+                raise OSError(f"the files of recording {self.stem} were not opened within {OPEN_WAIT} s")
         for stream in (self._a, self._b):
             if stream is not None:
                 stream.close()

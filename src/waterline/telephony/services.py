@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -31,7 +32,7 @@ from waterline.telephony.journal import Journal, JournalValue
 from waterline.telephony.media import AudioConsumer, Feed
 from waterline.telephony.pacer import FrameQueue
 from waterline.telephony.prompt import Player, Prompt, PromptLibrary
-from waterline.telephony.recording import CallRecorder, RecordingIndex, recover
+from waterline.telephony.recording import CallRecorder, Opener, RecordingIndex, recover
 
 __all__ = [
     "BENCH_PLAY",
@@ -229,7 +230,10 @@ class Diagnostics:
 
     def __init__(self, prompts: PromptLibrary, keeper: RecordingKeeper, *, hangup: Callable[[str], None],
                  clock: Callable[[], float], wallclock: Callable[[], float], bench: bool,
-                 timezone: dt.tzinfo = dt.UTC, offload: Offload = run_now) -> None:
+                 timezone: dt.tzinfo = dt.UTC, offload: Offload = run_now,
+                 opener: Opener | None = None) -> None:
+        """``opener(work)`` opens recordings' files off the loop (by default one thread of this object's,
+        so the opens run in order and never on the media loop)."""
         self._prompts = prompts
         self._keeper = keeper
         self._hangup = hangup
@@ -237,6 +241,8 @@ class Diagnostics:
         self._wallclock = wallclock
         self._timezone = timezone
         self._offload = offload
+        self._opener = opener
+        self._files: ThreadPoolExecutor | None = None
         self.bench = bench
         self._running: dict[str, _Running] = {}
         self._bench_prompt: Prompt | None = None
@@ -259,7 +265,8 @@ class Diagnostics:
         recorder = None
         if number == BENCH_RECORD:
             started_at = dt.datetime.fromtimestamp(self._wallclock(), self._timezone)
-            recorder = CallRecorder(self._keeper.data_dir, call_id, started_at, session.law, session.law)
+            recorder = CallRecorder(self._keeper.data_dir, call_id, started_at, session.law, session.law,
+                                    opener=self._open_off_loop)
             session.consumers.append(CallerTrack(recorder, self._clock))
             session.outbound_tap = recorder.write_b
         player = Player([self._prompt()], session.law, barge_in="",
@@ -267,6 +274,20 @@ class Diagnostics:
         feed = PlayerFeed(player, self._clock)
         session.play(feed)
         self._running[call] = _Running(number, feed, recorder)
+
+    def _open_off_loop(self, work: Callable[[], None]) -> None:
+        if self._opener is not None:
+            self._opener(work)
+            return
+        if self._files is None:
+            self._files = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recording-files")
+        self._files.submit(work)
+
+    def close(self) -> None:
+        """Let the recording-files thread end once its queued work is done (engine stop)."""
+        if self._files is not None:
+            self._files.shutdown(wait=False)
+            self._files = None
 
     def _prompt(self) -> Prompt:
         # the library looks at the file system on every get (an upload may have replaced the prompt),
