@@ -40,6 +40,11 @@ def test_invalid_flow_is_a_400_naming_node_and_field(shop: Shop) -> None:
     assert body["error"] == "flow.invalid" and body["node"] == "bye"
     assert body["message_zh"].startswith("流程无效") and "bye" in body["message_en"]
     assert shop.get("/api/flows/small").status_code == 404  # nothing stored
+    unknown_prompt = SMALL.replace("{text: 再见}", "{prompt: no_such_prompt}")
+    refused = shop.post("/api/flows/small/versions", {"text": unknown_prompt})
+    assert refused.status_code == 400 and "no_such_prompt" in refused.json()["message_en"]
+    shipped_prompt = SMALL.replace("{text: 再见}", "{prompt: goodbye}")
+    assert shop.post("/api/flows/small/versions", {"text": shipped_prompt}).status_code == 201
     bad_name = shop.post("/api/flows/Small Flow/versions", {"text": SMALL})
     assert bad_name.status_code == 422 and bad_name.json()["error"] == "flow.bad_name"
 

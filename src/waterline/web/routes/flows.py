@@ -4,6 +4,8 @@ current, and the telephony engine picks up a publish at the next call without a 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter
@@ -11,10 +13,12 @@ from fastapi.responses import JSONResponse
 
 from waterline.domain.errors import NotFound
 from waterline.domain.users import Permission, User
-from waterline.services.callflows import InvalidFlow, publish_flow, save_flow_version
-from waterline.web.deps import ServicesDep, UowDep
+from waterline.services.callflows import InvalidFlow, check_flow, publish_flow, save_flow_version
+from waterline.telephony.prompt import DEFAULT_PROMPT_DIR, PromptLibrary
+from waterline.web.deps import ServicesDep, SettingsDep, UowDep
 from waterline.web.errors import error_body
 from waterline.web.routes.access import authorised
+from waterline.web.routes.prompts import uploads_dir
 from waterline.web.schemas.flow import FlowOut, FlowVersionIn, FlowVersionOut, PublishIn
 
 router = APIRouter(prefix="/api/flows", tags=["flows"])
@@ -24,6 +28,11 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "未找到 / 
 
 def _now(services: ServicesDep) -> datetime:
     return datetime.fromtimestamp(services.clock(), UTC)
+
+
+def prompt_names(data_dir: Path) -> list[str]:
+    """The prompts a flow may play: the business's uploads and the shipped ones."""
+    return PromptLibrary([uploads_dir(data_dir), DEFAULT_PROMPT_DIR]).names()
 
 
 def invalid_flow_response(error: InvalidFlow) -> JSONResponse:
@@ -87,13 +96,14 @@ def get_version(
 )
 def create_version(
     name: str, body: FlowVersionIn, user: Annotated[User, authorised(Permission.FLOWS_MANAGE)],
-    uow: UowDep, services: ServicesDep,
+    uow: UowDep, services: ServicesDep, settings: SettingsDep,
 ) -> Any:
     """Validate and save the next version of ``name`` (a new name creates the flow); ``publish`` makes
-    it current at once."""
+    it current at once. A flow playing a prompt the library does not have is refused like any error."""
+    check = partial(check_flow, prompts=prompt_names(settings.data_dir))
     try:
         saved = save_flow_version(uow, name, body.text, author=user.username, now=_now(services),
-                                  publish=body.publish)
+                                  check=check, publish=body.publish)
     except InvalidFlow as error:
         return invalid_flow_response(error)
     return FlowVersionOut.of(saved, current=saved.version if body.publish else None, with_text=True)
