@@ -1,4 +1,11 @@
-"""Media benchmark of the telephony engine: ``bench-play`` and ``bench-record`` under SIPp (not a test).
+"""Media benchmark of the telephony engine: ``bench-play``, ``bench-record`` and ``bench-ivr`` under SIPp
+(not a test).
+
+``bench-ivr`` is the shipped flow of that name (answer, 3.0 s menu listening for one digit, on '1' the
+1.9 s confirmation, hang up), called with ``bench/scenarios/ivr_caller.xml``: '1' by RFC 4733
+(``dtmf_2833_1.pcap``) one second into the menu; its prompt column is the confirmation as sent.
+``bench-play-flow`` and ``bench-record-flow`` are the other two services run as flows (the flow
+driver instead of the diagnostic services), to compare in the same run.
 
 For each service it starts ``python -m waterline.telephony`` (diagnostics on, uvloop by default; the
 helpers of ``bench/sip_cps.py``) and ramps SIPp with ``bench/scenarios/media_caller.xml``: INVITE with
@@ -41,10 +48,13 @@ from pathlib import Path
 from sip_cps import cpu_seconds, read_stats, rss_mb, start_server, stop_server
 
 SCENARIO = Path(__file__).resolve().parent / "scenarios" / "media_caller.xml"
+IVR_SCENARIO = Path(__file__).resolve().parent / "scenarios" / "ivr_caller.xml"
 PCAP = Path("/usr/share/sip-tester/g711a.pcap")
 DEFAULT_RATES = "100,150,200,250,300"
 PROMPT_FRAMES = 150
 PROMPT_LIMIT = 3.1
+IVR_PROMPT_LIMIT = 2.0
+"""bench-ivr's measured prompt is its 1.9 s confirmation (the last prompt of the call)."""
 JOURNAL = Path("logs") / "telephony.jsonl"
 HEADER = (
     f"{'service':12} {'rate':>5} {'calls':>6} {'ok':>6} {'failed':>6} {'retr':>5} {'peak':>5} "
@@ -73,6 +83,8 @@ class MediaRun:
     frames: list[int]
     received: list[int]
     recordings: int
+    prompt_limit: float = PROMPT_LIMIT
+    frames_expected: int = PROMPT_FRAMES  # 0: the frames sent vary by call (bench-ivr's barge-in)
 
     def percentile(self, q: float) -> float:
         """The ``q``-th percentile of the prompt lengths (nearest rank), 0 without any."""
@@ -84,13 +96,13 @@ class MediaRun:
     @property
     def short_prompts(self) -> int:
         """Calls that sent fewer frames than the whole prompt (frames skipped by the pacer)."""
-        return sum(1 for f in self.frames if f < PROMPT_FRAMES)
+        return sum(1 for f in self.frames if f < self.frames_expected)
 
     @property
     def clean(self) -> bool:
         """Every call succeeded and the prompt kept its length (p95 within 3.1 s)."""
         return (self.failed == 0 and self.successful == self.attempted
-                and bool(self.prompts) and self.percentile(95) <= PROMPT_LIMIT)
+                and bool(self.prompts) and self.percentile(95) <= self.prompt_limit)
 
     def row(self) -> str:
         """One line of the table (columns as in :data:`HEADER`)."""
@@ -154,8 +166,10 @@ def run_rate(service: str, pid: int, port: int, rate: int, duration: float, work
     stat_file = workdir / f"stat-{service}-{rate}.csv"
     # the server holds each call ~3.1 s: allow twice the expected concurrency before SIPp waits
     limit = max(50, int(rate * 3.2 * 2))
+    ivr = service == "bench-ivr"
     command = [
-        "sipp", f"127.0.0.1:{port}", "-sf", str(SCENARIO), "-s", service, "-i", "127.0.0.1", "-p", "0",
+        "sipp", f"127.0.0.1:{port}", "-sf", str(IVR_SCENARIO if ivr else SCENARIO), "-s", service,
+        "-i", "127.0.0.1", "-p", "0",
         "-mi", "127.0.0.1", "-r", str(rate), "-rp", "1000", "-m", str(calls), "-l", str(limit),
         "-timeout", f"{int(duration) + 40}s", "-timeout_error", "-max_retrans", "5", "-nostdin",
         "-trace_stat", "-stf", str(stat_file), "-fd", "1", "-buff_size", str(4 * 1024 * 1024),
@@ -190,7 +204,8 @@ def run_rate(service: str, pid: int, port: int, rate: int, duration: float, work
         peak_calls=peak_concurrency(stat_file), elapsed=elapsed, cpu_percent=100.0 * cpu / elapsed,
         sipp_cpu_percent=100.0 * sipp_cpu / elapsed,
         rss_mb=rss, hwm_mb=hwm, prompts=prompts, frames=frames, received=received,
-        recordings=recordings,
+        recordings=recordings, prompt_limit=IVR_PROMPT_LIMIT if ivr else PROMPT_LIMIT,
+        frames_expected=0 if ivr else PROMPT_FRAMES,
     )
     return run, offset
 
@@ -261,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"({args.duration:.0f} s runs; {best.retransmissions} retransmissions), "
                 f"peak {best.peak_calls} concurrent calls, server CPU {best.cpu_percent:.0f} % of one core, "
                 f"RSS {best.rss_mb:.0f} MB (peak {best.hwm_mb:.0f}), prompt p95 {best.percentile(95):.3f} s "
-                f"(max {max(best.prompts):.3f} s, {best.short_prompts} calls short of {PROMPT_FRAMES} frames)"
+                f"(max {max(best.prompts):.3f} s, {best.short_prompts} calls short of {best.frames_expected} "
+                "frames)"
             )
             calm = quiet.get(service)
             print(f"{service}: highest rate with zero failed calls and zero retransmissions: "

@@ -233,7 +233,9 @@ def test_caller_number_is_the_from_user() -> None:
 def test_only_routed_dids_are_accepted(tmp_path: Path) -> None:
     world = _world(tmp_path)
     assert world.host.accepts("4006360888")
+    assert world.host.accepts("+864006360888") and world.host.accepts("400-636-0888")
     assert not world.host.accepts("4006360999")
+    assert not world.host.accepts("") and not world.host.accepts("*43")
 
 
 def test_press_1_reorders_reads_the_number_and_hangs_up(tmp_path: Path) -> None:

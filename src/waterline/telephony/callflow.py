@@ -32,6 +32,8 @@ from waterline.calls import actions as act
 from waterline.calls import events as fe
 from waterline.calls.call import FlowRun
 from waterline.calls.flow import Flow
+from waterline.domain.errors import WaterlineError
+from waterline.domain.flows import normalise_did
 from waterline.rtp.g711 import Law
 from waterline.rtp.packet import Payload
 from waterline.rtp.stream import Arrival
@@ -169,6 +171,7 @@ class Route:
     flow: Flow
     version: int | None = None
     name: str | None = None  # the stored flow's name (the YAML's own name when None)
+    cdr: bool = True  # write a call record; the benchmark extensions are diagnostics and write none
 
     @property
     def flow_name(self) -> str:
@@ -290,7 +293,7 @@ class FlowCall:
             self._pad_recording()
             recorder.align()
             self.recording = self.host.recording_path(recorder)
-        self.host.finish_call(recorder, self.summary())
+        self.host.finish_call(recorder, self.summary(), cdr=self.route.cdr)
         fields: dict[str, JournalValue] = {
             "service": self.did, "flow": self.route.flow_name, "outcome": _text(self.run.outcome),
             "prompt_s": None if self.last_prompt_s is None else round(self.last_prompt_s, 3),
@@ -605,14 +608,31 @@ class FlowHost:
         """New DID mapping (a flow was edited): new calls take it, calls already up keep theirs."""
         self._routes = dict(routes)
 
+    def route_of(self, number: str) -> Route | None:
+        """The route of a request-URI user: as it is (``bench-ivr``), else as a DID in digits (carriers
+        send ``4006360888``, ``+864006360888`` or ``400-636-0888``)."""
+        route = self._routes.get(number)
+        if route is None and number[:1] in "+0123456789":
+            try:
+                route = self._routes.get(normalise_did(number))
+            except WaterlineError:
+                return None
+        return route
+
     def accepts(self, number: str) -> bool:
         """Whether ``number`` (request-URI user) is a DID with a flow."""
-        return number in self._routes
+        return bool(number) and self.route_of(number) is not None
 
     def prepare(self, leg: str, call_id: str, number: str, from_uri: str) -> str | None:
         """Start the DID's flow for a new call before it is answered. Returns None when the flow wants
         the call answered, else the cause of its refusal (the switch rejects the INVITE)."""
-        route = self._routes[number]
+        route = self.route_of(number)
+        if route is None:
+            return "not-routed"
+        try:
+            number = normalise_did(number)  # the CDR names the DID as the routes do
+        except WaterlineError:
+            pass  # a named test extension (bench-ivr)
         caller = caller_number(from_uri)
         run = FlowRun(route.flow, caller=caller, did=number, call_id=call_id, now=self.wallclock(),
                       rng=random.Random(self.rng.getrandbits(64)))
@@ -623,11 +643,13 @@ class FlowHost:
             cause = next((a.cause for a in actions if isinstance(a, act.Hangup)), "not-answered")
             self.refused += 1
             call.ended = True
-            self.write_cdr(call.summary())
+            if route.cdr:
+                self.write_cdr(call.summary())
             return cause
         self._calls[leg] = call
         self._pending[leg] = actions[1:]
-        self.write_cdr(call.summary(), opened=True)
+        if route.cdr:
+            self.write_cdr(call.summary(), opened=True)
         return None
 
     def attach(self, leg: str, session: Leg) -> None:
@@ -690,9 +712,11 @@ class FlowHost:
         if self._on_recording is not None:
             self._on_recording(index)
 
-    def finish_call(self, recorder: CallRecorder | None, summary: CallSummary) -> None:
+    def finish_call(self, recorder: CallRecorder | None, summary: CallSummary, *, cdr: bool = True) -> None:
         """Mix the call's recording, store it, then close the CDR with its id (in the worker)."""
-        records = self.records
+        records = self.records if cdr else None
+        if recorder is None and records is None:
+            return
 
         def work() -> RecordingIndex | None:
             index = None

@@ -48,7 +48,8 @@ BENCH_FLOWS: Mapping[str, str] = {
 }
 """DID → shipped flow, routed when the diagnostics are on. ``bench-play`` and ``bench-record``
 themselves stay the diagnostic services; their flow versions answer under ``*-flow`` so
-``bench/media.py`` can measure both in the same run."""
+``bench/media.py`` can measure both in the same run. Like the diagnostic services they write the
+engine journal but no call records (they are test extensions, not calls of the business)."""
 
 
 class LoopWorker:
@@ -110,7 +111,7 @@ def load_routes(uow_factory: Callable[[], UnitOfWork] | None, *, bench: bool,
     routes: dict[str, Route] = {}
     if bench:
         for did, name in BENCH_FLOWS.items():
-            routes[did] = Route(shipped_flow(name), None, name)
+            routes[did] = Route(shipped_flow(name), None, name, cdr=False)
     if uow_factory is None:
         return routes
     previous = previous or {}
