@@ -285,3 +285,26 @@ def test_on_the_sql_store(session_factory: sessionmaker[Session]) -> None:
     assert found.open_order is not None and found.open_order.number == order.number
     assert calendar.day(date(2031, 2, 8)).workday
     assert station_clock(uows(), calendar, station.id, at=clock.now()).open
+
+
+def test_a_city_the_caller_chose_replaces_an_undecided_029(
+    bus: MessageBus, store: FakeStore, world: World, numbers: PhoneNumberInfo, clock: FakeClock
+) -> None:
+    found = identify_caller(
+        store.uow(), numbers, "029-8765 4321", calendar=CALENDAR, at=clock.now(), region="咸阳"
+    )
+    assert (found.locality.province, found.locality.city) == ("陕西省", "咸阳市")
+    assert found.locality.source is LocalitySource.CALLER
+    assert found.station_id == world.xianyang
+    assert found.as_request_result()["station_phone"] == "02933330001"
+    # a blank choice is no choice
+    blank = identify_caller(
+        store.uow(), numbers, "029-8765 4321", calendar=CALENDAR, at=clock.now(), region=" "
+    )
+    assert blank.locality.source is LocalitySource.AREA_CODE
+    # a known customer's address still wins over the choice
+    _customer(bus)
+    known = identify_caller(
+        store.uow(), numbers, "13991234567", calendar=CALENDAR, at=clock.now(), region="咸阳市"
+    )
+    assert known.locality.source is LocalitySource.ADDRESS and known.station_id == world.yanta

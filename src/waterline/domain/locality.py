@@ -22,6 +22,7 @@ class LocalitySource(enum.StrEnum):
     MOBILE_BLOCK = "mobile_block"  # the mobile number block table (PyPI ``phone``)
     GEOCODER = "geocoder"  # ``phonenumbers``' geocoder (blocks or area codes the table lacks)
     AREA_CODE = "area_code"  # our own table of Shaanxi landline area codes
+    CALLER = "caller"  # the caller chose his city in the flow's menu
     UNKNOWN = "unknown"
 
 

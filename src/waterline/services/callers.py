@@ -2,7 +2,8 @@
 number lookup of the API.
 
 Region resolution order (issue 5): the known customer's default address -> the number's mobile
-block -> its landline area code -> unknown (the last three are ``NumberInfo``'s). The station is
+block -> its landline area code -> unknown (the last three are ``NumberInfo``'s). A city the caller
+chose in the flow's menu (``region``) stands in for the number's answer. The station is
 chosen by the dispatch policy for an address (override, service area, nearest) and, for a region
 known only to the city, among that city's stations; "open" always takes the holiday calendar into
 account (``domain.hours``).
@@ -22,6 +23,7 @@ from waterline.domain.hours import DayInfo, WorkCalendar, is_open, local_time
 from waterline.domain.locality import Locality, LocalitySource, station_for_city
 from waterline.domain.orders import Order
 from waterline.domain.products import Product, ProductKind
+from waterline.domain.regions import DISTRICTS, canonical_city
 from waterline.domain.stations import Station
 from waterline.services.ports import NumberInfo, UnitOfWork
 
@@ -75,6 +77,7 @@ class CallerIdentity:
     address_text: str | None = None
     station_id: int | None = None
     station_name: str | None = None
+    station_phone: str | None = None
     station_open: bool | None = None
     day: DayInfo | None = None
     usual_order: UsualOrder | None = None
@@ -99,6 +102,7 @@ class CallerIdentity:
             "address_text": self.address_text,
             "station_id": self.station_id,
             "station_name": self.station_name,
+            "station_phone": self.station_phone,
             "station_open": self.station_open,
             "is_workday": self.day.workday if self.day else None,
             "is_holiday": self.day.holiday if self.day else None,
@@ -141,9 +145,15 @@ def identify_caller(
     *,
     calendar: WorkCalendar,
     at: datetime,
+    region: str | None = None,
 ) -> CallerIdentity:
-    """Identify ``phone`` (any form) at the aware time ``at``; ``InvalidInput`` when it is no phone."""
+    """Identify ``phone`` (any form) at the aware time ``at``; ``InvalidInput`` when it is no phone.
+
+    ``region`` is a city the caller chose (``西安市`` or ``西安``); it replaces what the number says,
+    but not a known customer's address.
+    """
     number = phones.normalise(phone)
+    chosen = _chosen(region)
     day = calendar.day(local_time(at).date())
     with uow:
         customer = uow.customers.find_by_phone(number)
@@ -152,16 +162,27 @@ def identify_caller(
         def open_now(station: Station) -> bool:
             return is_open(station, at, calendar)
 
+        def by_number() -> Locality:
+            return chosen or number_info.locate(number)
+
         if customer is None or customer.id is None:
-            locality = number_info.locate(number)
+            locality = by_number()
             station = station_for_city(stations, locality.city, open_now)
             return _at_station(CallerIdentity(phone=number, locality=locality, day=day), station, open_now)
-        return _known(uow, number_info, number, customer, stations, at, day, open_now)
+        return _known(uow, by_number, number, customer, stations, at, day, open_now)
+
+
+def _chosen(region: str | None) -> Locality | None:
+    if region is None or not region.strip():
+        return None
+    city = canonical_city(region)
+    shaanxi = any(c == city for c, _ in DISTRICTS)
+    return Locality(province=SHAANXI if shaanxi else None, city=city, source=LocalitySource.CALLER)
 
 
 def _known(
     uow: UnitOfWork,
-    number_info: NumberInfo,
+    by_number: Callable[[], Locality],
     number: str,
     customer: Customer,
     stations: Sequence[Station],
@@ -184,7 +205,7 @@ def _known(
         except (NoStationAvailable, InvalidInput):
             station = None
     else:
-        locality = number_info.locate(number)
+        locality = by_number()
         station = station_for_city(stations, locality.city, open_now)
     recent = uow.orders.recent_for_customer(customer.id, RECENT_ORDERS)
     usual = _usual_order(uow, customer, recent)
@@ -215,7 +236,13 @@ def _known(
 def _at_station(identity: CallerIdentity, station: Station | None, open_now: OpenTest) -> CallerIdentity:
     if station is None:
         return identity
-    return replace(identity, station_id=station.id, station_name=station.name, station_open=open_now(station))
+    return replace(
+        identity,
+        station_id=station.id,
+        station_name=station.name,
+        station_phone=station.phone or None,
+        station_open=open_now(station),
+    )
 
 
 def _usual_order(uow: UnitOfWork, customer: Customer, recent: Sequence[Order]) -> UsualOrder | None:

@@ -16,7 +16,7 @@ class CallerLookupOut(BaseModel):
     province: str | None = Field(description="省份 / province, null when unknown")
     city: str | None = Field(description="城市 / city, null when unknown or undecided (029)")
     district: str | None = Field(description="区县（仅来自客户地址）/ district, only from an address")
-    source: str = Field(description="address | mobile_block | geocoder | area_code | unknown")
+    source: str = Field(description="address | mobile_block | geocoder | area_code | caller | unknown")
     area_code: str | None = Field(description="长途区号 / long-distance area code")
     candidates: list[str] = Field(description="无法确定时的候选城市 / cities an undecided answer may be")
     customer_id: int | None
