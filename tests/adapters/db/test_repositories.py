@@ -128,6 +128,40 @@ def test_customer_changes_are_saved(uow: SqlAlchemyUnitOfWork) -> None:
         assert again is not None and again.enterprise is None
 
 
+def test_customer_read_without_orm_loaders_is_tracked_like_a_loaded_one(uow: SqlAlchemyUnitOfWork) -> None:
+    # customers.get reads a customer without an enterprise account through Core statements and
+    # attaches the objects to the session: changes to them must still be saved, and a second get in
+    # the same block must return the same object.
+    with uow:
+        customer = uow.customers.add(zhang("13912345678"))
+        customer.add_phone("13800000002")
+        customer.add_address(new_address("咸阳市", "秦都区", "人民路 1 号"))
+        uow.commit()
+        (customer_id,) = _ids(customer.id)
+    with uow:
+        loaded = uow.customers.get(customer_id)
+        assert loaded is not None and loaded.enterprise is None
+        assert uow.customers.get(customer_id) is loaded
+        assert loaded.phone_numbers == ["13912345678", "13800000002"]
+        assert [a.city for a in loaded.addresses] == ["西安市", "咸阳市"]
+        loaded.phones = [p for p in loaded.phones if p.number != "13912345678"]
+        loaded.add_phone("13800000003")
+        loaded.addresses[1].detail = "人民路 2 号"
+        loaded.tags = ["VIP"]
+        loaded.name = "张伟（新）"
+        loaded.enterprise = EnterpriseAccount("丙公司", 300, 10)
+        uow.commit()
+    with uow:
+        again = uow.customers.get(customer_id)
+        assert again is not None
+        assert again.phone_numbers == ["13800000002", "13800000003"]
+        assert [a.detail for a in again.addresses][1] == "人民路 2 号"
+        assert again.tags == ["VIP"] and again.name == "张伟（新）"
+        assert again.enterprise == EnterpriseAccount("丙公司", 300, 10)
+        assert uow.customers.find_by_phone("13912345678") is None
+        assert uow.customers.get(customer_id + 1000) is None
+
+
 def test_customer_search(uow: SqlAlchemyUnitOfWork) -> None:
     with uow:
         a = uow.customers.add(zhang("13912345678"))

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Select, and_, bindparam, exists, func, insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from waterline.adapters.db.orm import (
     addresses_table,
@@ -151,8 +152,34 @@ class SqlAlchemyCustomerRepository(_Repository):
         return customer
 
     def get(self, customer_id: int) -> Customer | None:
-        """The customer with this id, or None."""
-        return self.session.get(Customer, customer_id)
+        """The customer with this id, or None.
+
+        Every order placement reads its customer, so the rows come through two Core statements
+        (customer with phones, addresses) instead of the ORM's three loader queries; the objects then
+        join the session as persistent, exactly as if loaded, so changes to them are saved. A customer
+        already in the session, or with an enterprise account (rare), takes the ORM path.
+        """
+        session = self.session
+        if identity_key(Customer, customer_id) in session.identity_map:
+            return session.get(Customer, customer_id)
+        rows = list(session.execute(_customer_with_phones(), {"customer_id": customer_id}).mappings())
+        if not rows:
+            return None
+        if rows[0]["has_enterprise"]:
+            return session.get(Customer, customer_id)
+        addresses = [
+            _pop_address(row)
+            for row in session.execute(_pop_addresses(), {"customer_id": customer_id}).mappings()
+        ]
+        customer = _pop_customer_of(rows, addresses)
+        children: list[object] = [*customer.phones, *customer.addresses]
+        if any(identity_key(instance=child) in session.identity_map for child in children):
+            return session.get(Customer, customer_id)  # pragma: no cover - a child loaded on its own
+        for child in children:
+            # the foreign key the relationship would have loaded
+            setattr(child, "customer_id", customer_id)  # noqa: B010 - mapped column, not a domain field
+        _attach(session, customer, *children)
+        return customer
 
     def find_by_phone(self, phone: str) -> Customer | None:
         """The customer owning this canonical phone (one unique-index probe), or None."""
@@ -696,6 +723,26 @@ def _pop_customer() -> Select[Any]:
 
 
 @cache
+def _customer_with_phones() -> Select[Any]:
+    c = customers_table
+    p = customer_phones_table
+    e = enterprise_accounts_table
+    has_enterprise = select(e.c.customer_id).where(e.c.customer_id == c.c.id).correlate(c).exists()
+    return (
+        select(
+            c,
+            p.c.id.label("phone_id"),
+            p.c.number.label("phone_number"),
+            p.c.label.label("phone_label"),
+            has_enterprise.label("has_enterprise"),
+        )
+        .select_from(c.outerjoin(p, p.c.customer_id == c.c.id))
+        .where(c.c.id == bindparam("customer_id"))
+        .order_by(p.c.id)
+    )
+
+
+@cache
 def _pop_addresses() -> Select[Any]:
     a = addresses_table.c
     return select(addresses_table).where(a.customer_id == bindparam("customer_id")).order_by(a.id)
@@ -729,7 +776,7 @@ def _pop_orders() -> Select[Any]:
 def _pop_customer_of(rows: list[RowMapping], addresses: list[Address]) -> Customer:
     first = rows[0]
     enterprise = None
-    if first["enterprise_customer_id"] is not None:
+    if first.get("enterprise_customer_id") is not None:
         enterprise = EnterpriseAccount(
             company_name=first["company_name"],
             credit_limit_fen=first["credit_limit_fen"],
@@ -741,6 +788,7 @@ def _pop_customer_of(rows: list[RowMapping], addresses: list[Address]) -> Custom
         phones=[
             CustomerPhone(number=row["phone_number"], label=row["phone_label"], id=row["phone_id"])
             for row in rows
+            if row["phone_id"] is not None  # a customer without phones (outer join)
         ],
         addresses=addresses,
         preferences=Preferences(
