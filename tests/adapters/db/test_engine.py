@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -159,6 +160,44 @@ def test_writer_gate_queues_other_threads_and_lets_the_holder_through() -> None:
     thread.start()
     thread.join()
     assert other == [False, True] and gate.held
+
+
+def test_writer_gates_sharing_a_lock_file_queue_each_other(tmp_path: Path) -> None:
+    # Two gates on one lock file stand for two processes (flock locks belong to the open file, so
+    # two gates of one process conflict just as two processes do).
+    path = tmp_path / "db.sqlite3-writer.lock"
+    first, second = WriterGate(timeout=0.05, lock_path=path), WriterGate(timeout=0.05, lock_path=path)
+    assert first.acquire()
+    results: list[bool] = []
+    thread = threading.Thread(target=lambda: results.append(second.acquire()))
+    thread.start()
+    thread.join()
+    assert results == [False] and not second.held  # timed out on the other "process"'s lock
+    first.release()
+    waiter = threading.Thread(target=lambda: results.append(second.acquire()))
+    assert first.acquire()
+    waiter.start()
+    time.sleep(0.01)
+    first.release()  # the waiter gets the gate as soon as it is free, well within its timeout
+    waiter.join()
+    assert results == [False, True] and second.held
+
+
+def test_sqlite_engine_gates_writers_with_a_lock_file_next_to_the_database(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'g.sqlite3'}")
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        other = WriterGate(timeout=0.05, lock_path=tmp_path / "g.sqlite3-writer.lock")
+        with engine.connect() as connection:
+            connection.execute(text("INSERT INTO t DEFAULT VALUES"))
+            assert (tmp_path / "g.sqlite3-writer.lock").exists()
+            assert not other.acquire()  # another process would wait for this transaction
+            connection.commit()
+        assert other.acquire()
+        other.release()
+    finally:
+        engine.dispose()
 
 
 def test_sqlite_write_transaction_holds_the_gate_until_it_ends(tmp_path: Path) -> None:
