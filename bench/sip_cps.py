@@ -119,7 +119,7 @@ def rss_mb(pid: int) -> float:
 def start_server(loop: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     """Start the engine with the given loop; wait (bounded) until it answers OPTIONS."""
     port = free_port()
-    env = {**os.environ, "WATERLINE_LOOP": loop}
+    env = {"WATERLINE_DIAGNOSTICS": "true", **os.environ, "WATERLINE_LOOP": loop}  # *43 needs it
     stderr = (workdir / f"engine-{loop}.stderr").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "waterline.telephony", "--sip", f"127.0.0.1:{port}",

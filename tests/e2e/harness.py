@@ -148,7 +148,8 @@ def start_server(
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     stderr_path = data_dir / "engine.stderr"
-    full_env = {**os.environ, **(env or {})}
+    # the engines of these tests answer *43 (and bench-*): diagnostics on unless a test says otherwise
+    full_env = {"WATERLINE_DIAGNOSTICS": "1", **os.environ, **(env or {})}
     base = command or [sys.executable, "-m", "waterline.telephony"]
     with stderr_path.open("wb") as stderr:
         # Output goes to a file, not a pipe: a pipe nobody reads fills up and blocks the server.

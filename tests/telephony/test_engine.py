@@ -89,7 +89,7 @@ def test_run_engine_refuses_settings_without_sip(tmp_path: Path, monkeypatch: py
 
 
 def test_sdp_answers_name_the_public_media_address_when_one_is_set(tmp_path: Path) -> None:
-    settings = Settings(sip="127.0.0.1:0", data_dir=tmp_path,
+    settings = Settings(sip="127.0.0.1:0", data_dir=tmp_path, diagnostics=True,
                         media={"port_min": 32000, "port_max": 32999, "public_address": "203.0.113.7"})
     offer = (b"v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
              b"m=audio 40000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n")
@@ -110,6 +110,31 @@ def test_sdp_answers_name_the_public_media_address_when_one_is_set(tmp_path: Pat
         while not answer.startswith(b"SIP/2.0 200"):
             answer = await asyncio.wait_for(client.inbox.get(), 5)
         assert b"c=IN IP4 203.0.113.7\r\n" in answer
+        transport.close()
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+    asyncio.run(scenario())
+
+
+def test_echo_test_extension_is_404_unless_diagnostics_are_on(tmp_path: Path) -> None:
+    settings = Settings(sip="127.0.0.1:0", data_dir=tmp_path)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        ready: asyncio.Queue[Running] = asyncio.Queue()
+        task = asyncio.create_task(
+            serve(settings, stop=stop, on_ready=ready.put_nowait, mirror_to_stderr=False)
+        )
+        running = await asyncio.wait_for(ready.get(), 5)
+        loop = asyncio.get_running_loop()
+        transport, client = await loop.create_datagram_endpoint(
+            Client, remote_addr=("127.0.0.1", running.port)
+        )
+        transport.sendto(_request("INVITE", "*43", running.port, transport.get_extra_info("sockname"),
+                                  b"v=0\r\n"))
+        statuses = {await _status(client), await _status(client)}
+        assert b"SIP/2.0 404 Not Found" in statuses
         transport.close()
         stop.set()
         await asyncio.wait_for(task, 10)

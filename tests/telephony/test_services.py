@@ -107,11 +107,11 @@ def test_the_shipped_bench_prompt_is_exactly_three_seconds() -> None:
     assert int(np.abs(samples.astype(np.int32)).max()) > 1000  # speech, not silence
 
 
-def test_bench_services_need_the_flag_echo_does_not(tmp_path: Path) -> None:
+def test_every_diagnostic_service_needs_the_flag(tmp_path: Path) -> None:
     off = _setup(tmp_path, bench=False).diagnostics
-    assert off.accepts(ECHO_EXTENSION) and not off.accepts(BENCH_PLAY) and not off.accepts(BENCH_RECORD)
+    assert not any(off.accepts(n) for n in (ECHO_EXTENSION, BENCH_PLAY, BENCH_RECORD))
     on = _setup(tmp_path).diagnostics
-    assert on.accepts(BENCH_PLAY) and on.accepts(BENCH_RECORD) and not on.accepts("12345")
+    assert all(on.accepts(n) for n in (ECHO_EXTENSION, BENCH_PLAY, BENCH_RECORD)) and not on.accepts("12345")
 
 
 def test_echo_sends_back_what_it_hears(tmp_path: Path) -> None:

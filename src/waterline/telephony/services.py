@@ -224,8 +224,9 @@ class Diagnostics:
     """Runs the diagnostic services on answered calls' media sessions.
 
     ``hangup(call)`` must end the leg with a BYE (the engine schedules it on the loop); ``bench``
-    enables ``bench-play`` and ``bench-record`` (demo mode or the diagnostics setting), while ``*43``
-    is always there.
+    enables all three, ``*43``, ``bench-play`` and ``bench-record`` (demo mode or the diagnostics
+    setting): elsewhere a stranger who finds the number must not be able to load the engine with
+    echo calls or benchmark recordings, and those extensions answer 404.
     """
 
     def __init__(self, prompts: PromptLibrary, keeper: RecordingKeeper, *, hangup: Callable[[str], None],
@@ -252,7 +253,7 @@ class Diagnostics:
 
     def accepts(self, number: str) -> bool:
         """Whether ``number`` is a diagnostic service that is enabled."""
-        return number == ECHO_EXTENSION or (self.bench and number in (BENCH_PLAY, BENCH_RECORD))
+        return self.bench and number in (ECHO_EXTENSION, BENCH_PLAY, BENCH_RECORD)
 
     def start(self, call: str, call_id: str, number: str, session: Leg) -> None:
         """Start the service of ``number`` on an answered call's configured session."""
