@@ -412,6 +412,38 @@ def test_a_closed_sessions_socket_pair_is_kept_rests_and_serves_a_later_call() -
     _run(test)
 
 
+def test_a_kept_pair_that_keeps_receiving_is_not_reused_and_finally_closed() -> None:
+    now = [100.0]
+    pool = PortPool(31400, 31499)
+
+    async def test(loop: asyncio.AbstractEventLoop, _: MediaEngine) -> None:
+        pacer = Pacer(time.monotonic, loop_sleep_until(time.monotonic, loop), _discard)
+        engine = MediaEngine(loop, pool, pacer, random.Random(4), host=HOST, clock=lambda: now[0],
+                             wallclock=time.time)
+        opened: list[MediaSession] = []
+        try:
+            first = engine.open("one")
+            assert first is not None
+            first.close()
+            with _peer() as lost_caller:  # never saw our BYE: it streams on
+                for step in (0.8, 1.5, 3.0, 4.5, 5.5):
+                    now[0] = 100.0 + step
+                    lost_caller.sendto(_rtp(int(step * 10)), (HOST, first.port))
+                    await asyncio.sleep(0.05)
+                    session = engine.open(f"call{step}")
+                    assert session is not None and session.port != first.port
+                    opened.append(session)
+                    assert engine.reused == 0
+                # 5.5 s after its call ended and still not quiet: closed, its port back in the pool
+                assert engine.spares == 0 and pool.kept == 0
+        finally:
+            for session in opened:
+                session.close()
+            engine.close_all()
+
+    _run(test)
+
+
 def test_codec_names_map_to_laws() -> None:
     assert law_for_codec("pcma") is PCMA and law_for_codec("PCMU") is PCMU and law_for_codec("G722") is None
 

@@ -99,8 +99,12 @@ SPARE_PAIRS = 512
 socket pair costs about a dozen system calls (socket, bind, epoll add, and at the end epoll delete and
 close, twice), a kept one none."""
 SPARE_QUARANTINE = 1.0
-"""Seconds a kept pair rests before another call gets it: the last packets of the previous caller
-(sent before it saw our BYE) arrive meanwhile and are dropped, rather than latched by the next call."""
+"""Seconds a kept pair must have been quiet before another call gets it: the last packets of the
+previous caller (sent before it saw our BYE) arrive meanwhile and are dropped, rather than latched by
+the next call."""
+SPARE_GIVE_UP = 5.0
+"""A kept pair still receiving this long after its call ended (a phone that never saw our BYE) is
+closed: its port goes to the back of the pool, as if it had not been kept."""
 BIND_ATTEMPTS = 128
 BIND_JUMPS = 16
 """Pairs tried when opening a session before giving up: other programs (another engine on the host)
@@ -451,8 +455,7 @@ class MediaEngine:
         self.cname = f"{cname}@{host}".encode()
         self._family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._sessions: dict[str, MediaSession] = {}
-        # kept pairs, oldest first: (RTP port, RTP socket, RTCP socket, when its call ended)
-        self._spares: deque[tuple[int, socket.socket, socket.socket, float]] = deque()
+        self._spares: deque[_Spare] = deque()  # kept pairs, oldest first
         self.spare_limit = SPARE_PAIRS
         self.opened = 0
         self.reused = 0
@@ -488,20 +491,27 @@ class MediaEngine:
         """A new session on a kept socket pair that has rested, or on a newly bound one; it is watched
         at once. None when no pair is free."""
         spares = self._spares
-        if spares and spares[0][3] + SPARE_QUARANTINE <= self.clock():
-            port, rtp, rtcp, _ = spares.popleft()
-            self.pool.reclaim(port)
-            self.reused += 1
+        now = self.clock()
+        while spares and now - spares[0].quiet_since < SPARE_QUARANTINE:
+            if now - spares[0].ended <= SPARE_GIVE_UP:
+                break  # resting: the next call binds a new pair
+            noisy = spares.popleft()
+            self._close_pair(noisy.port, noisy.rtp, noisy.rtcp)
+        spare: _Spare | None = None
+        if spares and now - spares[0].quiet_since >= SPARE_QUARANTINE:
+            spare = spares.popleft()
         else:
             bound = self._bind()
-            if bound is None:
-                if not spares:
-                    return None
-                port, rtp, rtcp, _ = spares.popleft()  # every port is taken: a short rest must do
-                self.pool.reclaim(port)
-                self.reused += 1
-            else:
+            if bound is not None:
                 port, rtp, rtcp = bound
+            elif spares:
+                spare = spares.popleft()  # every port is taken: a short rest must do
+            else:
+                return None
+        if spare is not None:
+            port, rtp, rtcp = spare.port, spare.rtp, spare.rtcp
+            self.pool.reclaim(port)
+            self.reused += 1
         session = MediaSession(self, call, port, rtp, rtcp, SendStream(self._rng, PCMU.payload_type))
         session.next_report = self.clock() + self.report_interval()
         session.watch()
@@ -534,10 +544,11 @@ class MediaEngine:
         what arrives) while fewer than :attr:`spare_limit` are kept, else closed and the port returned."""
         loop = self.loop
         if len(self._spares) < self.spare_limit and not loop.is_closed():
+            spare = _Spare(port, rtp, rtcp, self.clock(), self.clock)
             for sock in (rtp, rtcp):
                 # replacing a reader changes no epoll registration: no system call
-                loop.add_reader(sock.fileno(), _drop_datagrams, sock)
-            self._spares.append((port, rtp, rtcp, self.clock()))
+                loop.add_reader(sock.fileno(), spare.drop, sock)
+            self._spares.append(spare)
             self.pool.keep(port)
             return
         self._close_pair(port, rtp, rtcp)
@@ -575,13 +586,28 @@ class MediaEngine:
             except Exception:
                 _log.exception("closing the media of %s failed", session.call)
         while self._spares:
-            port, rtp, rtcp, _ = self._spares.popleft()
-            self._close_pair(port, rtp, rtcp)
+            spare = self._spares.popleft()
+            self._close_pair(spare.port, spare.rtp, spare.rtcp)
 
 
-def _drop_datagrams(sock: socket.socket) -> None:
-    """The reader of a kept pair: late packets of its previous call are read and dropped."""
-    try:
-        sock.recv(RECV_SIZE)
-    except OSError:
-        pass
+class _Spare:
+    """A kept socket pair: when its call ended, and since when nothing arrived on it."""
+
+    __slots__ = ("clock", "ended", "port", "quiet_since", "rtcp", "rtp")
+
+    def __init__(self, port: int, rtp: socket.socket, rtcp: socket.socket, ended: float,
+                 clock: Callable[[], float]) -> None:
+        self.port = port
+        self.rtp = rtp
+        self.rtcp = rtcp
+        self.ended = ended
+        self.quiet_since = ended
+        self.clock = clock
+
+    def drop(self, sock: socket.socket) -> None:
+        """The reader while kept: a late packet of the previous call is read, dropped, and noted."""
+        try:
+            sock.recv(RECV_SIZE)
+        except OSError:
+            return
+        self.quiet_since = self.clock()
