@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from waterline.adapters.db.engine import create_engine, create_session_factory
 from waterline.adapters.db.migrations import current_revision, head_revision
 from waterline.adapters.db.users import UserRepository
-from waterline.cli import app
+from waterline.cli import app, worker_app
 from waterline.domain.users import Role
 
 runner = CliRunner()
@@ -196,4 +196,55 @@ def test_serve_subprocess_answers_health_and_stops_on_sigint(tmp_path: Path) -> 
             process.communicate(timeout=10)
     assert process.returncode == 0, output
     assert f"http://127.0.0.1:{port}" in output
+    assert "stopped" in output
+
+
+def test_worker_app_reads_the_environment_and_only_one_worker_runs_the_outbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert runner.invoke(app, ["db", "upgrade", "--data-dir", str(tmp_path)]).exit_code == 0
+    monkeypatch.setenv("WATERLINE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("WATERLINE_SECRET_KEY", "worker-test-secret-0123456789")
+    first = worker_app()
+    second = worker_app()  # stands for a second process: the lock belongs to the open file
+    try:
+        assert first.state.settings.data_dir == tmp_path
+        assert first.state.settings.secret == "worker-test-secret-0123456789"
+        assert first.state.outbox_lock is not None  # this one delivers the SMS
+        assert second.state.outbox_lock is None
+        assert len(first.state.services.background) == 1 and not second.state.services.background
+    finally:
+        first.state.outbox_lock.close()
+
+
+def test_serve_with_two_workers_answers_and_stops_on_sigint(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "WATERLINE_SECRET_KEY": "subprocess-test-secret-0123456789"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "waterline.cli", "serve", "--http", f"127.0.0.1:{port}"]
+        + ["--data-dir", str(tmp_path), "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        health = None
+        # spawned workers import the whole app first: slow on a busy machine
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert health is not None and health.status_code == 200, "server did not come up"
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+    assert process.returncode == 0, output
+    assert "web workers: 2" in output and output.count("Started server process") == 2
     assert "stopped" in output

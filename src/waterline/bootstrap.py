@@ -144,11 +144,13 @@ def build_app(
     hasher: PasswordHasher | None = None,
     sender: SmsSender | None = None,
     clock: Clock | None = None,
+    outbox: bool = True,
 ) -> FastAPI:
-    """The web app wired to ``store``, with the bus and the outbox worker.
+    """The web app wired to ``store``, with the bus and (unless ``outbox`` is False) the outbox worker.
 
     ``settings`` must carry a usable secret (``with_secret``); ``sender`` defaults to the
-    configured SMS gateway, ``clock`` to the system clock.
+    configured SMS gateway, ``clock`` to the system clock. Of several web worker processes only one
+    runs the outbox worker.
     """
     clock = clock or SystemClock()
     uows = uow_factory(store)
@@ -160,7 +162,7 @@ def build_app(
         hasher=hasher or default_hasher(),
         bus=build_bus(store, settings, clock),
         uow_factory=uows,
-        background=(worker,),
+        background=(worker,) if outbox else (),
     )
     return create_app(settings, services)
 

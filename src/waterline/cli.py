@@ -2,13 +2,16 @@
 
 Every option also reads a ``WATERLINE_…`` environment variable (through :mod:`waterline.config`):
 ``--http`` ↔ ``WATERLINE_HTTP``, ``--data-dir`` ↔ ``WATERLINE_DATA_DIR``, ``--db`` ↔ ``WATERLINE_DB``,
-``--sip`` ↔ ``WATERLINE_SIP``.  A flag given on the command line wins over the variable.
+``--sip`` ↔ ``WATERLINE_SIP``, ``--workers`` ↔ ``WATERLINE_WORKERS``.  A flag given on the command line
+wins over the variable.
 """
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import logging
+import os
 import signal
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +20,9 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
+from uvicorn.supervisors import Multiprocess
 
 from waterline import bootstrap
 from waterline.adapters.db.migrations import current_revision
@@ -57,6 +62,16 @@ DbOpt = Annotated[
         metavar="URL",
         help="数据库 / database URL, e.g. postgresql+psycopg://user@host/db "
         "[env WATERLINE_DB; SQLite file in the data dir]",
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        max=16,
+        help="Web 进程数（共用 HTTP 端口）/ web worker processes sharing the HTTP port "
+        "[env WATERLINE_WORKERS; 1]",
     ),
 ]
 SipOpt = Annotated[
@@ -119,38 +134,112 @@ def _serve(settings: Settings, *, demo: bool) -> None:
         if demo:
             if bootstrap.ensure_demo_users(store, settings, now=_now()):
                 typer.echo(bootstrap.load_demo_data(store, settings))
-        web = bootstrap.build_app(settings, store)
+        # several workers each build their own app (worker_app), in processes of their own
+        web = bootstrap.build_app(settings, store) if settings.workers == 1 else None
         _banner(settings, demo=demo)
         if settings.sip.listen is not None:
             supervisor = bootstrap.ProcessSupervisor(bootstrap.run_engine_child, (settings,))
             supervisor.start()
-        config = uvicorn.Config(
-            web,
-            host=settings.http.host,
-            port=settings.http.port,
-            log_level="info",
-            lifespan="on",
-            # uvloop and the C HTTP parser cut uvicorn's own CPU per request; an access log line is a
-            # formatted write per request on the one event loop, and the store keeps what matters.
-            loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-            http="httptools" if importlib.util.find_spec("httptools") else "h11",
-            access_log=False,
-        )
-        # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal to the
-        # handler that was installed before it: make that handler end the run normally, so the
-        # telephony child is stopped and the store closed on SIGTERM too.
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-        try:
-            _Server(config, supervisor).run()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+        if settings.workers > 1:
+            _serve_workers(settings, supervisor)
+        else:
+            _serve_here(web, settings, supervisor)
     finally:
         if supervisor is not None:
             supervisor.stop()
         store.close()
     typer.echo("已停止 / stopped")
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "host": settings.http.host,
+        "port": settings.http.port,
+        "log_level": "info",
+        "lifespan": "on",
+        # uvloop and the C HTTP parser cut uvicorn's own CPU per request; an access log line is a
+        # formatted write per request on the one event loop, and the store keeps what matters.
+        "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        "http": "httptools" if importlib.util.find_spec("httptools") else "h11",
+        "access_log": False,
+    }
+
+
+def _serve_here(
+    web: FastAPI | None, settings: Settings, supervisor: bootstrap.ProcessSupervisor | None
+) -> None:
+    assert web is not None
+    config = uvicorn.Config(web, **_uvicorn_options(settings))
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal to the
+    # handler that was installed before it: make that handler end the run normally, so the
+    # telephony child is stopped and the store closed on SIGTERM too.
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        _Server(config, supervisor).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+WORKER_STARTUP_SECONDS = 60
+# What a worker process needs of the parent's settings (flags included), handed down as environment.
+_WORKER_ENV = "WATERLINE_"
+
+
+def _serve_workers(settings: Settings, supervisor: bootstrap.ProcessSupervisor | None) -> None:
+    """uvicorn's process manager: ``settings.workers`` processes, each running ``worker_app``."""
+    # The workers are spawned interpreters that read their settings from the environment: pass the
+    # ones the command line may have set, and the secret (a demo secret may have been generated).
+    os.environ.update(
+        {
+            f"{_WORKER_ENV}DB": settings.database_url,
+            f"{_WORKER_ENV}DATA_DIR": str(settings.data_dir),
+            f"{_WORKER_ENV}SECRET_KEY": settings.secret,
+            f"{_WORKER_ENV}DEMO": "1" if settings.demo else "0",
+        }
+    )
+    config = uvicorn.Config(
+        f"{__name__}:worker_app",
+        factory=True,
+        workers=settings.workers,
+        # a spawned worker imports the whole app before it answers the parent's health pings; on a
+        # busy machine that took longer than uvicorn's 5 s and the parent killed it as hung
+        timeout_worker_healthcheck=WORKER_STARTUP_SECONDS,
+        **_uvicorn_options(settings),
+    )
+    socket = config.bind_socket()
+    try:
+        # Multiprocess stops its workers and returns on SIGINT/SIGTERM
+        Multiprocess(config, sockets=[socket]).run()
+    finally:
+        socket.close()
+        if supervisor is not None:
+            supervisor.request_stop()
+
+
+def worker_app() -> FastAPI:
+    """The app of one web worker process (``serve --workers N``): settings from the environment the
+    parent set, the store already migrated. The first worker to lock ``data_dir/outbox.lock`` runs
+    the outbox worker, so one process delivers the SMS (on SQLite two would send a message twice)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = with_secret(load_settings())
+    store = bootstrap.open_store(settings, migrate=False)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = (settings.data_dir / OUTBOX_LOCK_FILE).open("a")
+    try:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        runs_outbox = True
+    except BlockingIOError:
+        lock.close()
+        runs_outbox = False
+    app = bootstrap.build_app(settings, store, outbox=runs_outbox)
+    # held (open) for the life of the process; the kernel releases it when the process ends
+    app.state.outbox_lock = lock if runs_outbox else None
+    return app
+
+
+OUTBOX_LOCK_FILE = "outbox.lock"
 
 
 def _raise_interrupt(_sig: int, _frame: FrameType | None) -> None:
@@ -163,6 +252,8 @@ def _banner(settings: Settings, *, demo: bool) -> None:
     base = f"http://{shown}:{settings.http.port}"
     typer.echo("Waterline 送水热线平台")
     typer.echo(f"  HTTP   {base}   (API 文档 / docs: {base}/docs)")
+    if settings.workers > 1:
+        typer.echo(f"  Web 进程 / web workers: {settings.workers}")
     if settings.sip.listen is not None:
         sip_host, sip_port = settings.sip.listen
         typer.echo(f"  SIP    udp+tcp {sip_host}:{sip_port}   (realm {settings.sip.realm})")
@@ -175,15 +266,27 @@ def _banner(settings: Settings, *, demo: bool) -> None:
 
 
 @app.command()
-def serve(http: HttpOpt = None, data_dir: DataDirOpt = None, db: DbOpt = None, sip: SipOpt = None) -> None:
+def serve(
+    http: HttpOpt = None,
+    data_dir: DataDirOpt = None,
+    db: DbOpt = None,
+    sip: SipOpt = None,
+    workers: WorkersOpt = None,
+) -> None:
     """运行平台 / run the platform (web app, and the telephony engine when --sip is set)."""
-    _serve(_settings(http=http, data_dir=data_dir, db=db, sip=sip), demo=False)
+    _serve(_settings(http=http, data_dir=data_dir, db=db, sip=sip, workers=workers), demo=False)
 
 
 @app.command()
-def demo(http: HttpOpt = None, data_dir: DataDirOpt = None, db: DbOpt = None, sip: SipOpt = None) -> None:
+def demo(
+    http: HttpOpt = None,
+    data_dir: DataDirOpt = None,
+    db: DbOpt = None,
+    sip: SipOpt = None,
+    workers: WorkersOpt = None,
+) -> None:
     """演示模式：空数据目录时载入陕西演示数据并运行 / load demo data into an empty store and serve."""
-    _serve(_settings(http=http, data_dir=data_dir, db=db, sip=sip, demo=True), demo=True)
+    _serve(_settings(http=http, data_dir=data_dir, db=db, sip=sip, workers=workers, demo=True), demo=True)
 
 
 @db_app.command("upgrade")

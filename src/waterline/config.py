@@ -211,6 +211,8 @@ class Settings(BaseSettings):
     )
 
     http: Annotated[HttpSettings, NoDecode] = HttpSettings()
+    # web worker processes sharing the HTTP port (``serve --workers``); 1 serves in the main process
+    workers: int = Field(default=1, ge=1, le=16)
     data_dir: Path = Path("var")
     db: Annotated[DbSettings, NoDecode] = DbSettings()
     sip: Annotated[SipSettings, NoDecode] = SipSettings()
