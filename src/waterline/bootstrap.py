@@ -30,6 +30,7 @@ from waterline.adapters.db.orm import start_mappers
 from waterline.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from waterline.adapters.db.users import UserRepository, default_hasher
 from waterline.adapters.numberinfo import PhoneNumberInfo
+from waterline.adapters.retention import retention_job
 from waterline.adapters.sms.log import LogSmsSender
 from waterline.config import ConfigError, DispatchMode, Settings
 from waterline.domain.errors import InvalidInput
@@ -146,11 +147,12 @@ def build_app(
     clock: Clock | None = None,
     outbox: bool = True,
 ) -> FastAPI:
-    """The web app wired to ``store``, with the bus and (unless ``outbox`` is False) the outbox worker.
+    """The web app wired to ``store``, with the bus and (unless ``outbox`` is False) the outbox worker
+    and the daily recording retention job.
 
     ``settings`` must carry a usable secret (``with_secret``); ``sender`` defaults to the
     configured SMS gateway, ``clock`` to the system clock. Of several web worker processes only one
-    runs the outbox worker.
+    runs the outbox worker and the retention job.
     """
     clock = clock or SystemClock()
     uows = uow_factory(store)
@@ -162,7 +164,7 @@ def build_app(
         hasher=hasher or default_hasher(),
         bus=build_bus(store, settings, clock),
         uow_factory=uows,
-        background=(worker,) if outbox else (),
+        background=(worker, retention_job(store.session_factory, settings, clock.now)) if outbox else (),
     )
     return create_app(settings, services)
 
