@@ -15,6 +15,7 @@ from waterline.sip.errors import LocalProtocolError, RemoteProtocolError
 from waterline.sip.uri import SipUri, check_host, parse_port, parse_uri
 
 T = TypeVar("T")
+_MISSING: Any = object()
 
 TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "-.!%*_+`'~")
 
@@ -586,12 +587,11 @@ class Headers:
 
     def cached(self, key: str, build: Callable[[], T]) -> T:
         """Return the value ``build()`` computed for ``key`` since the last change, computing it once."""
-        try:
-            return cast(T, self.parsed[key])
-        except KeyError:
-            result = build()
-            self.parsed[key] = result
-            return result
+        # get with a sentinel: a try/except around parsed[key] raised KeyError on every first access
+        result = self.parsed.get(key, _MISSING)
+        if result is _MISSING:
+            result = self.parsed[key] = build()
+        return cast(T, result)
 
 
 def _checked_value(value: str) -> str:

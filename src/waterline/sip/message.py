@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from itertools import islice
+from typing import Any
 
 from waterline.sip.errors import LocalProtocolError, RemoteProtocolError
 from waterline.sip.headers import (
@@ -82,6 +84,9 @@ REASONS: dict[int, str] = {
 }
 
 _DIGITS = frozenset(string.digits)
+_UNSET: Any = object()
+"""Marks a cache miss in ``Headers.parsed`` (a cached value may be None, e.g. an absent To tag)."""
+_CRLF = b"\r\n"
 # raw header name as written (before the colon) -> canonical name, for names already validated
 _NAMES: dict[str, str] = {}
 
@@ -101,9 +106,8 @@ class _Accessors:
     @property
     def vias(self) -> list[Via]:
         """Every Via entry, top first."""
-        try:
-            vias: list[Via] = self.headers.parsed["vias"]
-        except KeyError:
+        vias: list[Via] = self.headers.parsed.get("vias", _UNSET)
+        if vias is _UNSET:
             vias = self.headers.cached("vias", self._build_vias)
         return vias
 
@@ -119,18 +123,16 @@ class _Accessors:
     @property
     def top_via(self) -> Via:
         """The first Via entry."""
-        try:
-            vias: list[Via] = self.headers.parsed["vias"]
-        except KeyError:
+        vias: list[Via] = self.headers.parsed.get("vias", _UNSET)
+        if vias is _UNSET:
             vias = self.headers.cached("vias", self._build_vias)
         return vias[0]
 
     @property
     def from_(self) -> NameAddr:
         """The From header."""
-        try:
-            address: NameAddr = self.headers.parsed["from"]
-        except KeyError:
+        address: NameAddr = self.headers.parsed.get("from", _UNSET)
+        if address is _UNSET:
             address = self.headers.cached("from", self._build_from)
         return address
 
@@ -140,9 +142,8 @@ class _Accessors:
     @property
     def to(self) -> NameAddr:
         """The To header."""
-        try:
-            address: NameAddr = self.headers.parsed["to"]
-        except KeyError:
+        address: NameAddr = self.headers.parsed.get("to", _UNSET)
+        if address is _UNSET:
             address = self.headers.cached("to", self._build_to)
         return address
 
@@ -152,9 +153,8 @@ class _Accessors:
     @property
     def to_tag(self) -> str | None:
         """The To tag, read without parsing the URI (raises RemoteProtocolError when To is missing)."""
-        try:
-            tag: str | None = self.headers.parsed["to_tag"]
-        except KeyError:
+        tag: str | None = self.headers.parsed.get("to_tag", _UNSET)
+        if tag is _UNSET:
             tag = self.headers.cached("to_tag", self._build_to_tag)
         return tag
 
@@ -164,9 +164,8 @@ class _Accessors:
     @property
     def from_tag(self) -> str | None:
         """The From tag, read without parsing the URI (raises RemoteProtocolError when From is missing)."""
-        try:
-            tag: str | None = self.headers.parsed["from_tag"]
-        except KeyError:
+        tag: str | None = self.headers.parsed.get("from_tag", _UNSET)
+        if tag is _UNSET:
             tag = self.headers.cached("from_tag", self._build_from_tag)
         return tag
 
@@ -176,9 +175,8 @@ class _Accessors:
     @property
     def call_id(self) -> str:
         """The Call-ID value."""
-        try:
-            call_id: str = self.headers.parsed["call_id"]
-        except KeyError:
+        call_id: str = self.headers.parsed.get("call_id", _UNSET)
+        if call_id is _UNSET:
             call_id = self.headers.cached("call_id", self._build_call_id)
         return call_id
 
@@ -191,9 +189,8 @@ class _Accessors:
     @property
     def cseq(self) -> CSeq:
         """The CSeq header."""
-        try:
-            cseq: CSeq = self.headers.parsed["cseq"]
-        except KeyError:
+        cseq: CSeq = self.headers.parsed.get("cseq", _UNSET)
+        if cseq is _UNSET:
             cseq = self.headers.cached("cseq", self._build_cseq)
         return cseq
 
@@ -337,6 +334,21 @@ def _decode(raw: bytes) -> str:
 
 def _split_head(data: bytes) -> tuple[list[str], bytes, bool]:
     """Lines of the header section (unfolded), the body, and whether a bare CR occurs."""
+    end = data.find(b"\r\n\r\n")
+    if end > 0 and data[0] not in _CRLF:
+        # the usual message: CRLF line ends only, nothing before the start line (checked by counting,
+        # which is cheaper than scanning every value for a stray CR or LF)
+        head = _decode(data[:end])
+        lines = head.split("\r\n")
+        breaks = len(lines) - 1
+        if head.count("\n") == breaks and head.count("\r") == breaks:
+            if "\n " in head or "\n\t" in head:
+                lines = _unfold(lines)
+            return lines, data[end + 4 :], False
+    return _split_head_general(data)
+
+
+def _split_head_general(data: bytes) -> tuple[list[str], bytes, bool]:
     start = 0
     n = len(data)
     # RFC 3261 §7.5: CRLFs before the start line are ignored
@@ -380,33 +392,31 @@ def _unfold(lines: list[str]) -> list[str]:
 
 def _parse_header_lines(lines: list[str], bare_cr: bool) -> tuple[Headers, RemoteProtocolError | None]:
     items: list[tuple[str, str]] = []
-    first: dict[str, str] = {}
     error: RemoteProtocolError | None = None
-    for index in range(1, len(lines)):
-        line = lines[index]
-        colon = line.find(":")
-        if colon <= 0:
-            error = error or RemoteProtocolError("Malformed header line")
-            continue
-        name = line[:colon]
-        canonical = _NAMES.get(name)
-        if canonical is None:
+    names = _NAMES
+    for line in islice(lines, 1, None):
+        # partition is one C call where find + two slices were three; names already seen skip validation
+        name, colon, value = line.partition(":")
+        canonical = names.get(name)
+        if canonical is None or not colon:
+            if not colon or not name:
+                error = error or RemoteProtocolError("Malformed header line")
+                continue
             name = name.rstrip(" \t")
             if not name or not TOKEN_CHARS.issuperset(name):
                 error = error or RemoteProtocolError("Invalid header name")
                 continue
             canonical = canonical_name(name)
             # bounded: a peer inventing names must not grow it without end
-            if len(_NAMES) < 2048:
-                _NAMES[line[:colon]] = canonical
-        value = line[colon + 1 :].strip(" \t")
+            if len(names) < 2048:
+                names[line[: line.index(":")]] = canonical
+        value = value.strip(" \t")
         if bare_cr and "\r" in value:
             error = error or RemoteProtocolError("Control character in header value")
             continue
         items.append((canonical, value))
-        if canonical not in first:
-            first[canonical] = value
-    return Headers.from_canonical(items, first), error
+    # inserted last to first, so each name keeps its first value: the dict is built in C
+    return Headers.from_canonical(items, dict(reversed(items))), error
 
 
 def parse_message(data: bytes) -> Request | Response:
