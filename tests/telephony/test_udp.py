@@ -94,3 +94,38 @@ def test_udp_socket_gets_a_raised_receive_buffer() -> None:
         assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) >= 1024 * 1024
     finally:
         sock.close()
+
+
+def test_a_burst_is_read_in_one_wakeup_and_answered_in_order() -> None:
+    async def scenario() -> None:
+        endpoint = EchoEndpoint()
+        seen: list[object] = []
+        hub = Hub(endpoint, lambda event, now: seen.append(event), asyncio.get_running_loop())
+        driver = await open_udp(hub, make_udp_socket("127.0.0.1", 0))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.bind(("127.0.0.1", 0))
+            client.settimeout(5)
+            # queued in the kernel before the loop runs again: one wake-up finds all of them
+            for n in range(10):
+                client.sendto(b"m%d" % n, driver.local_address)
+            await asyncio.sleep(0.05)
+            answers = [client.recv(100) for _ in range(10)]
+        assert answers == [b"echo:m%d" % n for n in range(10)]
+        assert driver.received == 10 and driver.batches == 1
+        assert len(seen) == 10
+        driver.close()
+        hub.close()
+
+    asyncio.run(scenario())
+
+
+def test_send_after_close_is_counted_not_raised() -> None:
+    async def scenario() -> None:
+        hub = Hub(EchoEndpoint(), lambda event, now: None, asyncio.get_running_loop())
+        driver = await open_udp(hub, make_udp_socket("127.0.0.1", 0))
+        driver.close()
+        driver.send(b"late", ("127.0.0.1", 9))
+        assert driver.send_errors == 1
+        hub.close()
+
+    asyncio.run(scenario())

@@ -75,14 +75,29 @@ class Hub:
     def receive(self, data: bytes, addr: Address, transport: str) -> None:
         """Feed one datagram (or one framed stream message) to the endpoint and act on the result."""
         now = self._loop.time()
+        self.feed(data, addr, transport, now)
+        self.pump_safely(now)
+
+    def feed(self, data: bytes, addr: Address, transport: str, now: float) -> None:
+        """Feed one input without acting on it yet: a driver that read a batch calls :meth:`pump_safely`
+        once after the batch, so events, output and the timer are handled once per wake-up."""
         try:
             self.endpoint.receive_datagram(data, addr, now, transport)
-            self.pump(now)
         except Exception:
             # A crash here would take every call with it; keep serving and make the bug visible.
-            self.errors += 1
-            if self.errors <= 10 or self.errors % 1000 == 0:
-                _log.exception("endpoint failed on input from %s:%s over %s", addr[0], addr[1], transport)
+            self._failed("endpoint failed on input from %s:%s over %s", addr[0], addr[1], transport)
+
+    def pump_safely(self, now: float) -> None:
+        """:meth:`pump`, with a bug below counted and logged instead of raised into the loop."""
+        try:
+            self.pump(now)
+        except Exception:
+            self._failed("call control failed")
+
+    def _failed(self, message: str, *args: object) -> None:
+        self.errors += 1
+        if self.errors <= 10 or self.errors % 1000 == 0:
+            _log.exception(message, *args)
 
     def pump(self, now: float | None = None) -> None:
         """Drain events and outgoing datagrams, then re-arm the timer.
