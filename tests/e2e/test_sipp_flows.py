@@ -309,3 +309,36 @@ def test_calls_open_at_a_crash_are_closed_as_failed(
     assert cdr.outcome is not None and cdr.outcome.value == "failed"
     assert cdr.hangup_cause == "engine-restart"
     assert cdr.ended_at is not None and cdr.ended_at - cdr.started_at < timedelta(minutes=10)
+
+
+def test_after_hours_message_becomes_a_call_back_task(
+    prepared: Prepared, tmp_path: Path, sipp_dir: Path
+) -> None:
+    server = _engine(prepared, tmp_path / "data", PLAIN_SATURDAY_10AM, weekdays_only=True)
+    try:
+        result = _call(server, sipp_dir, "uac_flow_message.xml", prepared.caller.phone, timeout=70)
+        cdr = _cdr(server, f"-{result.pid}@")
+    finally:
+        server.stop()
+    nodes = [step.node for step in cdr.path]
+    assert nodes == ["welcome", "identify", "opening", "after_hours", "goodbye"], nodes
+    assert cdr.outcome is not None and cdr.outcome.value == "voicemail"
+    store, uows = _uows(tmp_path / "data")
+    try:
+        with uows() as uow:
+            [task] = [t for t in uow.tasks.search() if t.call_id == cdr.call_id]
+        assert task.kind.value == "missed_call" and task.caller == prepared.caller.phone
+        assert task.customer_id == prepared.caller.customer_id
+        assert task.recording_id is not None and task.recording_id != cdr.recording_id
+        with store.session_factory() as session:
+            message = RecordingRepository(session).get(task.recording_id)
+        assert message is not None
+        with wave.open(str(message.file(tmp_path / "data"))) as wav:
+            seconds = wav.getnframes() / 8000
+            samples = wav.readframes(wav.getnframes())
+    finally:
+        store.close()
+    # from the beep (~24.5 s) through ~7 s of speech (from 25 s) to 5 s of silence
+    assert 10.5 <= seconds <= 14.5, seconds
+    left = __import__("numpy").frombuffer(samples, dtype="<i2")[0::2]
+    assert int(abs(left.astype("int32")).max()) > 5000  # the caller's speech is in the message

@@ -107,6 +107,19 @@ def test_complaint_and_missed_call_are_linked_to_the_call(
     assert complaint.created_at == clock.now()
     assert (todo.kind, todo.recording_id, todo.call_id, todo.caller) == (TaskKind.MISSED_CALL, 12, "c-9",
                                                                           "13991234567")
+    assert todo.customer_id is None  # nobody owns that number
+
+
+def test_a_missed_call_task_names_the_callers_customer(
+    desk: IvrDesk, bus: MessageBus, world: World, store: FakeStore
+) -> None:
+    cid = _customer(bus, world)
+    task = desk.answer("missed_call", {"recording_id": 3, "caller": "+86 139 9123 4567"})
+    anonymous = desk.answer("missed_call", {"recording_id": 4, "caller": "anonymous"})
+    with store.uow() as uow:
+        todo, other = uow.tasks.get(int(str(task["task_id"]))), uow.tasks.get(int(str(anonymous["task_id"])))
+    assert todo is not None and todo.customer_id == cid
+    assert other is not None and other.customer_id is None
 
 
 def test_identify_and_clock_go_to_their_ports_and_unknown_kinds_fail(desk: IvrDesk) -> None:

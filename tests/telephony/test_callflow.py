@@ -132,7 +132,10 @@ class FakeLeg:
         loop.run()
         return frames
 
-    def hear(self, payload: bytes, seq: int) -> None:
+    def hear(self, payload: bytes, seq: int, loop: FakeLoop | None = None) -> None:
+        """One packet from the caller (20 ms of loop time pass first when ``loop`` is given)."""
+        if loop is not None:
+            loop.now += 0.02
         for consumer in list(self.consumers):
             consumer(memoryview(payload), Arrival(True, seq, False))
 
@@ -304,7 +307,7 @@ def test_voicemail_ends_on_silence_and_asks_for_a_missed_call_task(tmp_path: Pat
     quiet = PCMA.silence_frame()
     seq = 0
     for frame in [loud] * 25 + [quiet] * 60:
-        world.leg.hear(frame, seq)
+        world.leg.hear(frame, seq, world.loop)
         seq += 1
     world.loop.run()
     kinds = [kind for kind, _ in world.business.asked]
@@ -313,24 +316,43 @@ def test_voicemail_ends_on_silence_and_asks_for_a_missed_call_task(tmp_path: Pat
     assert "voicemail" in voicemail.path.name
     assert world.business.asked[1][1]["recording_id"] == 101
     # 25 loud frames, then 1 s (50 frames) of silence ends it: 1.5 s
-    assert voicemail.duration == pytest.approx(1.5, abs=0.03)
+    assert voicemail.duration == pytest.approx(1.5, abs=0.05)
     world.leg.drain(world.loop)
     summary = _end(world, leg)
     assert summary.outcome == "voicemail"
 
 
-def test_voicemail_stops_at_its_max_length_and_on_hash(tmp_path: Path) -> None:
+def test_voicemail_of_a_caller_sending_nothing_ends_on_the_silence_timer(tmp_path: Path) -> None:
+    world = _world(tmp_path)
+    leg = world.call()
+    world.host.digit(leg, "2")
+    world.loop.run()
+    world.leg.drain(world.loop)
+    world.loop.advance(0.9)
+    assert [kind for kind, _ in world.business.asked] == ["identify"]
+    world.loop.advance(0.7)  # 1 s of silence is noticed within the next half-second check
+    assert [kind for kind, _ in world.business.asked] == ["identify", "missed_call"]
+    assert world.stored[0].duration == pytest.approx(1.0, abs=0.05)  # silence written on the time line
+    assert leg
+
+
+@pytest.mark.parametrize(("frames", "hash_key", "seconds"), [(100, True, 2.0), (200, False, 3.0)])
+def test_voicemail_stops_on_hash_or_at_its_max_length(
+    tmp_path: Path, frames: int, hash_key: bool, seconds: float
+) -> None:
     world = _world(tmp_path)
     leg = world.call()
     world.host.digit(leg, "2")
     world.loop.run()
     world.leg.drain(world.loop)
     loud = PCMA.encode(__import__("numpy").full(160, 8000, dtype="<i2"))
-    for seq in range(100):
-        world.leg.hear(loud, seq)
-    world.host.digit(leg, "#")
-    world.loop.run()
-    assert world.stored[0].duration == pytest.approx(2.0, abs=0.03)
+    for seq in range(frames):
+        world.leg.hear(loud, seq, world.loop)
+        world.loop.advance(0)  # timers due now run, as on a real loop
+    if hash_key:
+        world.host.digit(leg, "#")
+        world.loop.run()
+    assert world.stored[0].duration == pytest.approx(seconds, abs=0.05)
     assert [kind for kind, _ in world.business.asked][-1] == "missed_call"
 
 
@@ -350,3 +372,23 @@ def test_a_failed_request_takes_the_error_branch(tmp_path: Path) -> None:
     world.loop.run()
     world.leg.drain(world.loop)
     assert world.hangups == [leg]
+
+
+def test_hanging_up_during_the_voicemail_still_makes_the_task_then_closes_the_record(tmp_path: Path) -> None:
+    world = _world(tmp_path)
+    leg = world.call()
+    world.host.digit(leg, "2")
+    world.loop.run()
+    world.leg.drain(world.loop)  # the beep
+    loud = PCMA.encode(__import__("numpy").full(160, 8000, dtype="<i2"))
+    for seq in range(40):
+        world.leg.hear(loud, seq, world.loop)
+    world.host.end(leg)
+    world.loop.run()
+    assert [kind for kind, _ in world.business.asked] == ["identify", "missed_call"]
+    assert world.business.asked[1][1]["recording_id"] == 101
+    [(summary, recording_id)] = world.records.closes
+    assert summary.outcome == "voicemail" and summary.hangup_side == "caller"
+    assert summary.voicemail_ids == (101,)
+    assert recording_id == 102  # the call's own recording, stored after the message
+    assert world.hangups == []

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from waterline.domain import phones
 from waterline.domain.commands import PlaceOrder
 from waterline.domain.errors import InvalidInput, found
 from waterline.domain.orders import SHANGHAI, Channel, ItemRequest, Order, OrderState
@@ -87,6 +88,16 @@ def _int(args: Mapping[str, object], key: str) -> int | None:
 def _text(args: Mapping[str, object], key: str) -> str:
     value = args.get(key)
     return "" if value is None else str(value)
+
+
+def _customer_of(uow: UnitOfWork, caller: str) -> int | None:
+    """The id of the customer owning ``caller``'s number, None when unknown or not a phone."""
+    try:
+        number = phones.normalise(caller)
+    except InvalidInput:
+        return None
+    customer = uow.customers.find_by_phone(number)
+    return None if customer is None else customer.id
 
 
 class IvrDesk:
@@ -170,11 +181,16 @@ class IvrDesk:
         return {"ticket_id": ticket.id}
 
     def missed_call(self, args: Mapping[str, object]) -> Mapping[str, object]:
-        """A call-back task for a voicemail (or a call nobody answered)."""
+        """A call-back task for a voicemail (or a call nobody answered), linked to the caller's customer
+        when the number is known, so whoever calls back sees who it is."""
+        caller = _text(args, "caller")
         with self.uow_factory() as uow:
+            customer_id = _int(args, "customer_id")
+            if customer_id is None:
+                customer_id = _customer_of(uow, caller)
             task = uow.tasks.add(Task(
-                kind=TaskKind.MISSED_CALL, caller=_text(args, "caller"), created_at=self.clock.now(),
-                call_id=_text(args, "call_id") or None, customer_id=_int(args, "customer_id"),
+                kind=TaskKind.MISSED_CALL, caller=caller, created_at=self.clock.now(),
+                call_id=_text(args, "call_id") or None, customer_id=customer_id,
                 recording_id=_int(args, "recording_id"),
             ))
             uow.commit()

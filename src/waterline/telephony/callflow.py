@@ -72,6 +72,12 @@ SILENCE_LEVEL = 300
 """Mean absolute sample value (PCM16) below which a 20 ms frame of the caller counts as silence."""
 END_DIGIT = "#"
 PROMPT_RECHECK = 1.0
+SILENCE_CHECK = 0.5
+"""Seconds between two looks at a voicemail's silence when the caller sends nothing."""
+MAX_VOICEMAIL_GAP = 30_000
+"""Frames of silence written for one gap of a message at most (ten minutes, the longest message)."""
+WRAP_UP_LIMIT = 30.0
+"""Seconds a call's record waits, after the caller hung up, for the answer the flow was waiting for."""
 
 
 def make_beep(seconds: float = 0.4, hz: float = 1000.0) -> Prompt:
@@ -183,38 +189,59 @@ class Route:
 
 
 class _Voicemail:
-    """Records the caller's audio into its own recorder until max length, silence or ``#``."""
+    """Records the caller's audio into its own recorder until max length, silence or ``#``.
 
-    def __init__(self, token: int, recorder: CallRecorder, law: Law, silence_frames: int,
-                 on_end: Callable[[_Voicemail], None]) -> None:
+    Silence is measured in time, not in frames received: a phone with voice activity detection
+    sends nothing while the caller is quiet, and the message must end all the same. The message's
+    time line is kept the same way (what never arrived is written as silence).
+    """
+
+    def __init__(self, token: int, recorder: CallRecorder, law: Law, silence_seconds: float,
+                 clock: Callable[[], float], on_end: Callable[[_Voicemail], None]) -> None:
         self.token = token
         self.recorder = recorder
         self.law = law
-        self.silence_frames = silence_frames
-        self.quiet = 0
-        self.frames = 0
+        self.silence_seconds = silence_seconds
+        self.clock = clock
+        self.started = clock()
+        self.last_voice = self.started
         self.done = False
         self.limit: Handle | None = None
+        self.check: Handle | None = None
         self._on_end = on_end
+
+    def _pad(self) -> None:
+        due = round((self.clock() - self.started) / FRAME_SECONDS)
+        for _ in range(min(due - self.recorder.a_samples // 160, MAX_VOICEMAIL_GAP)):
+            self.recorder.write_a(None)
 
     def __call__(self, payload: Payload, arrival: Arrival) -> None:
         if self.done:
             return
+        self._pad()
         self.recorder.write_a(bytes(payload))
-        self.frames += 1
         level = float(np.abs(self.law.decode(payload).astype(np.int32)).mean()) if len(payload) else 0.0
-        self.quiet = self.quiet + 1 if level < SILENCE_LEVEL else 0
-        if self.silence_frames and self.quiet >= self.silence_frames:
+        if level >= SILENCE_LEVEL:
+            self.last_voice = self.clock()
+        elif self.clock() - self.last_voice >= self.silence_seconds:
             self.stop()
+
+    def silent_for(self) -> float:
+        """Seconds since the caller last spoke (or since the beep)."""
+        return self.clock() - self.last_voice
 
     def stop(self) -> None:
         if not self.done:
             self.done = True
+            self._pad()
+            for handle in (self.limit, self.check):
+                if handle is not None:
+                    handle.cancel()
             self._on_end(self)
 
     @property
     def seconds(self) -> float:
-        return self.frames * FRAME_SECONDS
+        return self.recorder.a_samples / 8000
 
 
 class FlowCall:
@@ -235,6 +262,8 @@ class FlowCall:
         self.pending: list[act.Action] = []
         self.hung_up = False
         self.ended = False
+        self.ended_at: float | None = None
+        self._closed = False
         self._timer: Handle | None = None
         self._timer_at: float | None = None
         self._play_token: int | None = None
@@ -281,8 +310,10 @@ class FlowCall:
         if self.ended:
             return {}
         self.ended = True
+        self.ended_at = self.host.wallclock()
+        self.hung_up = True  # the leg is gone: nothing to send a BYE to
         if not self.run.finished:
-            self._feed_event(fe.CallerHungUp())
+            self._execute(self.run.handle(fe.CallerHungUp(), self.ended_at))
         self._cancel_timer()
         if self._player is not None:
             self._player.stop()
@@ -293,7 +324,12 @@ class FlowCall:
             self._pad_recording()
             recorder.align()
             self.recording = self.host.recording_path(recorder)
-        self.host.finish_call(recorder, self.summary(), cdr=self.route.cdr)
+        if self.run.wrapping_up:
+            # the caller left while a request or a voicemail was in flight: its answer still counts
+            # (an order placed, a message that becomes a call-back task); close the record after it,
+            # or after WRAP_UP_LIMIT seconds whatever happens
+            self.host.scheduler.call_later(WRAP_UP_LIMIT, self._close)
+        self._maybe_close()
         fields: dict[str, JournalValue] = {
             "service": self.did, "flow": self.route.flow_name, "outcome": _text(self.run.outcome),
             "prompt_s": None if self.last_prompt_s is None else round(self.last_prompt_s, 3),
@@ -303,13 +339,24 @@ class FlowCall:
             fields["recording"] = self.recording
         return fields
 
+    def _maybe_close(self) -> None:
+        if self.ended and not self.run.wrapping_up:
+            self._close()
+
+    def _close(self) -> None:
+        """Finish the call's recording and close its record (once)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.host.finish_call(self._recorder, self.summary(), cdr=self.route.cdr)
+
     def summary(self) -> CallSummary:
         """The CDR as it stands."""
         run = self.run
         return CallSummary(
             call_id=self.call_id, caller=self.caller, did=self.did, flow_name=self.route.flow_name,
             flow_version=self.route.version, started_at=self.started_at, answered_at=self.answered_at,
-            ended_at=self.host.wallclock() if self.ended else None, outcome=_text(run.outcome),
+            ended_at=self.ended_at, outcome=_text(run.outcome),
             hangup_side=_text(run.hangup_side) if run.finished else None,
             hangup_cause=_text(run.hangup_cause) if run.finished else None,
             path=tuple(_step(step) for step in run.path), digits="".join(run.digits),
@@ -320,9 +367,10 @@ class FlowCall:
     # -- flow plumbing -------------------------------------------------------------------------------------
 
     def _feed_event(self, event: fe.Event) -> None:
-        if self.run.finished:
+        if self.run.finished and not self.run.wrapping_up:
             return
         self._execute(self.run.handle(event, self.host.wallclock()))
+        self._maybe_close()
 
     def _later(self, event: fe.Event) -> None:
         """Feed ``event`` on the next loop pass (never from inside a pacer tick or another action)."""
@@ -489,15 +537,27 @@ class FlowCall:
         n = len(self.voicemail_ids) + 1
         recorder = CallRecorder(self.host.data_dir, f"{self.call_id}-voicemail-{n}", started,
                                 session.law, session.law)
-        silence = max(0, round(action.silence_seconds / FRAME_SECONDS))
-        voicemail = _Voicemail(action.token, recorder, session.law, silence, self._voicemail_ended)
+        voicemail = _Voicemail(action.token, recorder, session.law, action.silence_seconds, self.host.clock,
+                               self._voicemail_ended)
+        scheduler = self.host.scheduler
+
+        def check() -> None:
+            # a caller who sends no packets while quiet is never seen by the consumer: look on a timer
+            if voicemail.done:
+                return
+            if voicemail.silent_for() >= voicemail.silence_seconds:
+                voicemail.stop()
+            else:
+                voicemail.check = scheduler.call_later(SILENCE_CHECK, check)
 
         def begin() -> None:
             if self.ended or voicemail.done:
                 return
             self._voicemail = voicemail
+            voicemail.started = voicemail.last_voice = self.host.clock()  # after the beep
             session.consumers.append(voicemail)
-            voicemail.limit = self.host.scheduler.call_later(action.max_seconds, voicemail.stop)
+            voicemail.limit = scheduler.call_later(action.max_seconds, voicemail.stop)
+            voicemail.check = scheduler.call_later(SILENCE_CHECK, check)
 
         if action.beep:
             def beeped(player: Player) -> None:
@@ -511,8 +571,6 @@ class FlowCall:
             begin()
 
     def _voicemail_ended(self, voicemail: _Voicemail) -> None:
-        if voicemail.limit is not None:
-            voicemail.limit.cancel()
         if self._voicemail is voicemail:
             self._voicemail = None
         if self.session is not None:

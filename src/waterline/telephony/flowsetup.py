@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -21,7 +22,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from waterline.adapters.db.orm import start_mappers
 from waterline.adapters.db.recordings import store_recording
+from waterline.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from waterline.calls.flow import FlowError, parse_flow
 from waterline.calls.shipped import shipped_flow
 from waterline.config import Settings
@@ -29,10 +32,9 @@ from waterline.services.ports import UnitOfWork
 from waterline.telephony.callflow import FlowHost, Handle, Route
 from waterline.telephony.cdr import CdrWriter
 from waterline.telephony.journal import Journal
-from waterline.telephony.prompt import PromptLibrary
+from waterline.telephony.prompt import Prompt, PromptLibrary
 from waterline.telephony.recording import RecordingIndex
 from waterline.telephony.services import RecordingKeeper
-from waterline.telephony.tts import Synthesizer
 
 __all__ = ["BENCH_FLOWS", "ROUTE_REFRESH", "FlowRuntime", "LoopScheduler", "LoopWorker",
            "build_flow_runtime", "load_routes"]
@@ -139,7 +141,8 @@ class FlowRuntime:
 
     def __init__(self, host: FlowHost, loop: asyncio.AbstractEventLoop, worker: LoopWorker,
                  uow_factory: Callable[[], UnitOfWork] | None, records: CdrWriter | None, *, bench: bool,
-                 refresh: float = ROUTE_REFRESH) -> None:
+                 refresh: float = ROUTE_REFRESH, warm: tuple[Callable[[], None], ...] = ()) -> None:
+        """``warm``: slow builders run in the background once the routes are loaded."""
         self.host = host
         self.loop = loop
         self.worker = worker
@@ -147,6 +150,7 @@ class FlowRuntime:
         self.records = records
         self.bench = bench
         self.refresh = refresh
+        self.warm = warm
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> int:
@@ -160,6 +164,8 @@ class FlowRuntime:
             except Exception:
                 _log.exception("could not close the calls left open by the last run")
         await self.reload()
+        for build in self.warm:
+            self.loop.run_in_executor(self.worker.executor, build)
         self._task = self.loop.create_task(self._refresh_forever())
         return recovered
 
@@ -199,15 +205,79 @@ FLOW_WORKERS = 4
 (SQLite), and a few threads keep one slow answer from holding the others up."""
 
 
+class Lazy:
+    """Builds an expensive object on first use, in whichever worker thread needs it first.
+
+    The business desk needs the number-block tables and the message bus (seconds of imports on a
+    busy machine) and the synthesiser needs pypinyin's dictionaries: the engine must answer SIP long
+    before that, so they are built in the background (:meth:`warm`) or by the first request.
+    """
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._value: Any = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        """The object, built once."""
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._build()
+        return self._value
+
+    def warm(self) -> None:
+        """Build it now (call in a worker thread); a failure is logged and retried on first use."""
+        try:
+            self.get()
+        except Exception:
+            _log.exception("building %r failed; the first request tries again", self._build)
+
+
+class LazyDesk:
+    """The flow host's ``Business``, built on first use."""
+
+    def __init__(self, lazy: Lazy) -> None:
+        self.lazy = lazy
+
+    def answer(self, kind: str, args: Mapping[str, object]) -> Mapping[str, object]:
+        """See :class:`waterline.services.ivr.IvrDesk`."""
+        result: Mapping[str, object] = self.lazy.get().answer(kind, args)
+        return result
+
+
+class LazySpeaker:
+    """The flow host's ``Speaker`` (offline TTS), built on first use."""
+
+    def __init__(self, lazy: Lazy) -> None:
+        self.lazy = lazy
+
+    def prompt(self, text: str, name: str | None = None) -> Prompt:
+        """See :class:`waterline.telephony.tts.Synthesizer`."""
+        prompt: Prompt = self.lazy.get().prompt(text, name)
+        return prompt
+
+
 def build_flow_runtime(settings: Settings, loop: asyncio.AbstractEventLoop, db_engine: Engine,
                        session_factory: sessionmaker[Session], journal: Journal, prompts: PromptLibrary,
                        hangup: Callable[[str], None], rng: random.Random) -> FlowRuntime:
     """Everything a running engine needs to answer DIDs with flows, on ``db_engine``'s store."""
-    from waterline import bootstrap  # the engine process only: the web process never loads telephony
+    start_mappers()
 
-    store = bootstrap.Store(settings.database_url, db_engine, session_factory)
-    uows = bootstrap.uow_factory(store)
-    desk = bootstrap.build_ivr_desk(store, settings)
+    def uows() -> UnitOfWork:
+        return SqlAlchemyUnitOfWork(session_factory)
+
+    def desk() -> Any:
+        from waterline import bootstrap  # the wiring of the business side, with its heavy imports
+
+        return bootstrap.build_ivr_desk(bootstrap.Store(settings.database_url, db_engine, session_factory),
+                                        settings)
+
+    def speaker() -> Any:
+        from waterline.telephony.tts import Synthesizer  # pypinyin's dictionaries: seconds to load
+
+        return Synthesizer(settings.data_dir / TTS_DIR)
+
     worker = LoopWorker(loop, ThreadPoolExecutor(max_workers=FLOW_WORKERS, thread_name_prefix="flow"))
     # the flow host stores its recordings itself (it needs their ids for the CDR and the voicemail
     # task): this keeper only writes the index line and the journal entry
@@ -218,10 +288,12 @@ def build_flow_runtime(settings: Settings, loop: asyncio.AbstractEventLoop, db_e
         return store_recording(session_factory, index, data_dir=data_dir, now=datetime.now(UTC)).id
 
     records = CdrWriter(uows)
+    lazy_desk, lazy_speaker = Lazy(desk), Lazy(speaker)
     host = FlowHost(
-        routes={}, prompts=prompts, speaker=Synthesizer(data_dir / TTS_DIR), business=desk,
+        routes={}, prompts=prompts, speaker=LazySpeaker(lazy_speaker), business=LazyDesk(lazy_desk),
         records=records, scheduler=LoopScheduler(loop), worker=worker, hangup=hangup, data_dir=data_dir,
         clock=time.monotonic, wallclock=time.time, rng=random.Random(rng.getrandbits(64)),
         store_recording=store_one, on_recording=keeper.add, timezone=ZoneInfo(settings.display_timezone),
     )
-    return FlowRuntime(host, loop, worker, uows, records, bench=settings.demo or settings.diagnostics)
+    return FlowRuntime(host, loop, worker, uows, records, bench=settings.demo or settings.diagnostics,
+                       warm=(lazy_desk.warm, lazy_speaker.warm))
