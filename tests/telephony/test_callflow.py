@@ -255,6 +255,7 @@ def test_press_1_reorders_reads_the_number_and_hangs_up(tmp_path: Path) -> None:
     assert kinds == ["identify", "reorder"]
     assert world.business.asked[1][1]["customer_id"] == 7
     assert world.business.asked[1][1]["call_id"] == "call-1"
+    assert world.business.asked[1][1]["caller"] == "13991234567"
     assert world.speaker.spoken == ["您的订单号是SX20261125001"]
     world.leg.drain(world.loop)  # the order number
     world.leg.drain(world.loop)  # goodbye

@@ -172,10 +172,14 @@ class IvrDesk:
         """A complaint ticket linked to the call."""
         reason = _text(args, "reason")
         reason = COMPLAINT_REASONS.get(reason, reason) or "其他"
+        caller = _text(args, "caller")
         with self.uow_factory() as uow:
+            customer_id = _int(args, "customer_id")
+            if customer_id is None:
+                customer_id = _customer_of(uow, caller)
             ticket = uow.complaints.add(Complaint(
-                reason=reason, caller=_text(args, "caller"), created_at=self.clock.now(),
-                call_id=_text(args, "call_id") or None, customer_id=_int(args, "customer_id"),
+                reason=reason, caller=caller, created_at=self.clock.now(),
+                call_id=_text(args, "call_id") or None, customer_id=customer_id,
             ))
             uow.commit()
         return {"ticket_id": ticket.id}

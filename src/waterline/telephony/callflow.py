@@ -47,7 +47,7 @@ from waterline.telephony.prompt import (
     prompt_from_wav,
 )
 from waterline.telephony.recording import CallRecorder, RecordingIndex
-from waterline.telephony.services import CallerTrack, Leg, PlayerFeed
+from waterline.telephony.services import CallerTrack, Leg
 
 __all__ = [
     "BEEP",
@@ -244,6 +244,51 @@ class _Voicemail:
         return self.recorder.a_samples / 8000
 
 
+class _PromptFeed:
+    """A session feed that plays a :class:`Player` and tells its owner once when the playlist has gone
+    out, noting when its first frame and the period after its last one were sent (``length``).
+
+    No closure and no ``on_done`` callback: the link to the owner is dropped when it fires or when the
+    playback is stopped, so a call's objects never form reference cycles. Cycles left for the garbage
+    collector made its collections frequent at benchmark rates, and each one pauses the loop (the
+    pacer with it) for up to a few hundred milliseconds on a busy machine.
+    """
+
+    __slots__ = ("clock", "ended", "owner", "player", "started", "token")
+
+    def __init__(self, player: Player, clock: Callable[[], float],
+                 owner: Callable[[_PromptFeed], None] | None, token: int | None) -> None:
+        self.player = player
+        self.clock = clock
+        self.owner = owner
+        self.token = token
+        self.started: float | None = None
+        self.ended: float | None = None
+
+    def __call__(self, skipped: int) -> bytes | None:
+        player = self.player
+        if skipped:
+            player.skip(skipped)
+        frame = player.next_frame()
+        if frame is None:
+            if self.ended is None:
+                self.ended = self.clock()
+                owner, self.owner = self.owner, None
+                if owner is not None:
+                    owner(self)
+            return None
+        if self.started is None:
+            self.started = self.clock()
+        return frame
+
+    @property
+    def length(self) -> float | None:
+        """Seconds from the first frame sent to the period after the last one (None until done)."""
+        if self.started is None or self.ended is None:
+            return None
+        return self.ended - self.started
+
+
 class FlowCall:
     """One call's flow on its media session (created by :class:`FlowHost`)."""
 
@@ -268,7 +313,8 @@ class FlowCall:
         self._timer_at: float | None = None
         self._play_token: int | None = None
         self._player: Player | None = None
-        self._feed: PlayerFeed | None = None
+        self._feed: _PromptFeed | None = None
+        self._after_beep: Callable[[], None] | None = None
         self._voicemail: _Voicemail | None = None
         self._recorder: CallRecorder | None = None
         self._answered_clock = 0.0
@@ -315,6 +361,8 @@ class FlowCall:
         if not self.run.finished:
             self._execute(self.run.handle(fe.CallerHungUp(), self.ended_at))
         self._cancel_timer()
+        self._after_beep = None
+        self._stop_playback()
         if self._player is not None:
             self._player.stop()
         if self._voicemail is not None:
@@ -470,21 +518,21 @@ class FlowCall:
             self._later(fe.PlaybackFinished(token))
             return
 
-        def done(player: Player) -> None:
-            # called from inside the pacer tick that found the end: the flow runs on the next loop pass
-            if self._player is player:
-                self._player = None
-                self._feed = None
-            self.host.scheduler.call_soon(lambda: self._played(token, feed))
-
         # barge-in is the flow's decision (it sends StopPlayback), so the player itself never stops on a digit
-        player = Player(list(prompts), session.law, barge_in="", on_done=done)
-        feed = PlayerFeed(player, self.host.clock)
+        player = Player(list(prompts), session.law, barge_in="")
+        feed = _PromptFeed(player, self.host.clock, self._prompt_done, token)
         self._pad_recording()
         self._player = player
         self._feed = feed
         self.plays += 1
         session.play(feed)
+
+    def _prompt_done(self, feed: _PromptFeed) -> None:
+        # called from inside the pacer tick that found the end: the flow runs on the next loop pass
+        if self._feed is feed:
+            self._player = None
+            self._feed = None
+        self.host.scheduler.call_soon(lambda: self._played(feed))
 
     def _pad_recording(self) -> None:
         """Silence on our channel of the recording for the time nothing played (a pause between
@@ -497,25 +545,34 @@ class FlowCall:
         for _ in range(max(0, due - recorder.b_samples // 160)):
             recorder.write_b(None)
 
-    def _played(self, token: int, feed: PlayerFeed) -> None:
+    def _played(self, feed: _PromptFeed) -> None:
+        if feed.token is None:  # the beep before a voicemail
+            after, self._after_beep = self._after_beep, None
+            if after is not None:
+                after()
+            return
         if feed.length is not None:
             self.last_prompt_s = feed.length  # as sent: the benchmark checks it is not stretched
-        self._feed_event(fe.PlaybackFinished(token))
+        self._feed_event(fe.PlaybackFinished(feed.token))
 
     def _stop_playback(self) -> None:
         player = self._player
         self._play_token = None
+        if self._feed is not None:
+            self._feed.owner = None  # a stopped prompt reports nothing (the flow moved on already)
+            self._feed = None
         if player is not None:
             self._player = None
-            self._feed = None
-            player.stop()  # its on_done reports PlaybackFinished; the flow ignores the stale token
+            player.stop()
             if self.session is not None:
                 self.session.play(None)
 
     def _request(self, action: act.Request) -> None:
         business = self.host.business
         args = dict(action.args)
+        # every answer may need to know the call and who is calling (tickets and tasks are linked to both)
         args.setdefault("call_id", self.call_id)
+        args.setdefault("caller", self.caller)
 
         def done(result: Mapping[str, object] | None, error: BaseException | None) -> None:
             if error is not None or result is None:
@@ -560,13 +617,13 @@ class FlowCall:
             voicemail.check = scheduler.call_later(SILENCE_CHECK, check)
 
         if action.beep:
-            def beeped(player: Player) -> None:
-                self.host.scheduler.call_soon(begin)
-
-            player = Player([BEEP], session.law, barge_in="", on_done=beeped)
+            player = Player([BEEP], session.law, barge_in="")
+            feed = _PromptFeed(player, self.host.clock, self._prompt_done, None)
+            self._after_beep = begin
             self._player = player
+            self._feed = feed
             self._pad_recording()
-            session.play(PlayerFeed(player, self.host.clock))
+            session.play(feed)
         else:
             begin()
 
