@@ -68,15 +68,18 @@ def _one(actions: list[Action], kind: type[A]) -> A:
     return found[0]
 
 
-def _start(name: str) -> tuple[FlowRun, list[Action]]:
-    run = FlowRun(shipped_flow(name), caller="13991234567", did="4006360888", call_id="call-1", now=T0,
+def _start(name: str, **variables: str) -> tuple[FlowRun, list[Action]]:
+    flow = shipped_flow(name)
+    if variables:  # as an editor would set them through the flow API
+        flow = flow.model_copy(update={"variables": {**flow.variables, **variables}})
+    run = FlowRun(flow, caller="13991234567", did="4006360888", call_id="call-1", now=T0,
                   rng=random.Random(5))
     return run, run.start(T0)
 
 
-def _greeted(identity: Mapping[str, object]) -> tuple[FlowRun, Play]:
+def _greeted(identity: Mapping[str, object], **variables: str) -> tuple[FlowRun, Play]:
     """A default-flow call past the greeting and the caller lookup, at the main menu."""
-    run, actions = _start(DEFAULT)
+    run, actions = _start(DEFAULT, **variables)
     greeting = _one(actions, Play)
     assert greeting.items == (Prompt("greeting"),) and greeting.barge_in
     identify = _one(run.handle(PlaybackFinished(greeting.token), T0 + 9.3), Request)
@@ -132,12 +135,12 @@ def test_a_ticket_paying_customer_hears_the_balance() -> None:
 
 
 def test_an_unknown_caller_hears_the_menu_and_ordering_goes_to_an_agent() -> None:
-    run, menu = _greeted(UNKNOWN)
+    run, menu = _greeted(UNKNOWN, hotline_fallback="13700001111")
     assert run.variables["customer.known"] is False
     forward = _one(run.handle(DigitPressed("1"), T0 + 10), Play)
     assert forward.items == (Speech("正在为您转接人工服务，请稍候。"),)
     transfer = _one(run.handle(PlaybackFinished(forward.token), T0 + 12), Transfer)
-    assert transfer.target == "13800000000"  # no station phone: the hotline's on-duty fallback
+    assert transfer.target == "13700001111"  # no station phone: the hotline's on-duty fallback
 
 
 def test_a_caller_of_unknown_region_chooses_the_city_before_the_agent() -> None:
@@ -154,12 +157,19 @@ def test_a_caller_of_unknown_region_chooses_the_city_before_the_agent() -> None:
 
 
 def test_the_region_is_asked_only_once() -> None:
-    run, menu = _greeted({"customer_id": None, "region_city": None})
+    run, menu = _greeted({"customer_id": None, "region_city": None}, hotline_fallback="13700001111")
     run.handle(DigitPressed("0"), T0 + 10)
     identify = _one(run.handle(DigitPressed("1"), T0 + 12), Request)
     forward = _one(run.handle(RequestAnswered(identify.token, {"customer_id": None}), T0 + 12.1), Play)
     transfer = _one(run.handle(PlaybackFinished(forward.token), T0 + 14), Transfer)
-    assert transfer.target == "13800000000"
+    assert transfer.target == "13700001111"
+
+
+def test_without_a_station_or_on_duty_number_the_caller_leaves_a_message() -> None:
+    run, menu = _greeted(UNKNOWN)  # the shipped flow names no on-duty mobile
+    busy = _one(run.handle(DigitPressed("0"), T0 + 10), Play)
+    assert busy.items == (Prompt("agents_busy"), Prompt("voicemail"))
+    assert _one(run.handle(PlaybackFinished(busy.token), T0 + 23), Record).max_seconds == 60
 
 
 def test_the_agent_leg_goes_to_the_callers_station_then_the_survey() -> None:
