@@ -6,8 +6,7 @@ play the shipped 3.0 s prompt to N peer sockets, and drives the shared pacer wit
 frame period (best and median: the best is the least disturbed by other load on a shared machine). The peers
 then send one frame each back to their session, and the receive path (parse, latch, statistics,
 consumers) is timed the same way, per datagram, by calling the sessions' socket callbacks directly.
-Finally the set-up cost: close of a session, and open of one (on a kept socket pair when the engine
-has one). CPU time, so other load on a shared
+Finally the set-up cost: close of a session, and open of one. CPU time, so other load on a shared
 machine disturbs the figures less.
 
     .venv/bin/python bench/media_session.py [--sessions 750] [--seconds 3] [--dry]
@@ -125,19 +124,16 @@ def main() -> None:
         received += len(sessions)
     print(f"receive: {received:>8} datagrams  {_spread(periods)} CPU each (recvfrom + session)")
 
-    # -- set-up and tear-down: the sessions above were opened on new sockets; their pairs are kept at
-    # close (up to the engine's limit) and serve the next sessions once rested
+    # -- set-up and tear-down
     before = time.process_time()
     for session in sessions:
         session.close()
     closed = time.process_time() - before
-    clock.now += 2.0
     before = time.process_time()
     opened = [engine.open(f"c{i}") for i in range(args.sessions)]
     cpu_open = time.process_time() - before
     per_session = 1e6 / args.sessions
-    print(f"session: open {cpu_open * per_session:6.1f} us, close {closed * per_session:6.1f} us "
-          f"({getattr(engine, 'reused', 0)} of {args.sessions} opened on kept socket pairs)")
+    print(f"session: open {cpu_open * per_session:6.1f} us, close {closed * per_session:6.1f} us")
     for session in opened:
         if session is not None:
             session.close()

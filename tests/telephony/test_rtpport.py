@@ -64,19 +64,3 @@ def test_skip_moves_free_pairs_to_the_back() -> None:
     assert [pool.allocate() for _ in range(5)] == [40004, 40006, 40008, 40000, 40002]
     pool.skip(3)  # nothing free: nothing to do
     assert pool.allocate() is None
-
-
-def test_a_kept_pair_is_neither_free_nor_in_use_until_reclaimed_or_released() -> None:
-    pool = PortPool(20000, 20005)
-    first = pool.allocate()
-    assert first is not None
-    pool.keep(first)
-    assert (pool.in_use, pool.kept, len(pool)) == (0, 1, 2)
-    pool.reclaim(first)
-    assert (pool.in_use, pool.kept) == (1, 0)
-    pool.keep(first)
-    pool.release(first)
-    assert (pool.in_use, pool.kept, len(pool)) == (0, 0, 3)
-    pool.keep(first)  # not lent out: nothing to keep
-    pool.reclaim(first)
-    assert (pool.in_use, pool.kept) == (0, 0)

@@ -35,7 +35,6 @@ import logging
 import random
 import socket
 import struct
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
@@ -94,17 +93,6 @@ RTCP_INTERVAL = 5.0
 """Mean seconds between reports (RFC 3550's minimum; two-party calls stay far below its bandwidth share).
 Each interval is drawn from 0.5-1.5 times this (RFC 3550 §6.3.1): calls set up in a burst would
 otherwise report in step, every 5 s, as one burst of hundreds of datagrams."""
-SPARE_PAIRS = 512
-"""Bound RTP/RTCP socket pairs kept, still watched, after their call ended, for the next calls: a new
-socket pair costs about a dozen system calls (socket, bind, epoll add, and at the end epoll delete and
-close, twice), a kept one none."""
-SPARE_QUARANTINE = 1.0
-"""Seconds a kept pair must have been quiet before another call gets it: the last packets of the
-previous caller (sent before it saw our BYE) arrive meanwhile and are dropped, rather than latched by
-the next call."""
-SPARE_GIVE_UP = 5.0
-"""A kept pair still receiving this long after its call ended (a phone that never saw our BYE) is
-closed: its port goes to the back of the pool, as if it had not been kept."""
 BIND_ATTEMPTS = 128
 BIND_JUMPS = 16
 """Pairs tried when opening a session before giving up: other programs (another engine on the host)
@@ -432,7 +420,7 @@ class MediaSession:
             # a session that carried no media has nothing to report (signalling-only test calls)
             self.send_report(engine.clock(), engine.wallclock(), bye=True)
         engine.forget(self)
-        engine.recycle(self.port, self._rtp, self._rtcp)
+        engine.close_pair(self.port, self._rtp, self._rtcp)
         return self.stats()
 
 
@@ -455,11 +443,7 @@ class MediaEngine:
         self.cname = f"{cname}@{host}".encode()
         self._family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._sessions: dict[str, MediaSession] = {}
-        self._spares: deque[_Spare] = deque()  # kept pairs, oldest first
-        self.spare_limit = SPARE_PAIRS
         self.opened = 0
-        self.reused = 0
-        """Sessions that got a kept socket pair rather than a new one."""
         self.bind_failures = 0
 
     def __len__(self) -> int:
@@ -488,30 +472,11 @@ class MediaEngine:
         return self._sessions.get(call)
 
     def open(self, call: str) -> MediaSession | None:
-        """A new session on a kept socket pair that has rested, or on a newly bound one; it is watched
-        at once. None when no pair is free."""
-        spares = self._spares
-        now = self.clock()
-        while spares and now - spares[0].quiet_since < SPARE_QUARANTINE:
-            if now - spares[0].ended <= SPARE_GIVE_UP:
-                break  # resting: the next call binds a new pair
-            noisy = spares.popleft()
-            self._close_pair(noisy.port, noisy.rtp, noisy.rtcp)
-        spare: _Spare | None = None
-        if spares and now - spares[0].quiet_since >= SPARE_QUARANTINE:
-            spare = spares.popleft()
-        else:
-            bound = self._bind()
-            if bound is not None:
-                port, rtp, rtcp = bound
-            elif spares:
-                spare = spares.popleft()  # every port is taken: a short rest must do
-            else:
-                return None
-        if spare is not None:
-            port, rtp, rtcp = spare.port, spare.rtp, spare.rtcp
-            self.pool.reclaim(port)
-            self.reused += 1
+        """Bind a new session's RTP/RTCP pair and start watching it; None when no pair is free."""
+        bound = self._bind()
+        if bound is None:
+            return None
+        port, rtp, rtcp = bound
         session = MediaSession(self, call, port, rtp, rtcp, SendStream(self._rng, PCMU.payload_type))
         session.next_report = self.clock() + self.report_interval()
         session.watch()
@@ -539,21 +504,8 @@ class MediaEngine:
         if self._sessions.get(session.call) is session:
             del self._sessions[session.call]
 
-    def recycle(self, port: int, rtp: socket.socket, rtcp: socket.socket) -> None:
-        """Take back the socket pair of a closed session: kept for a later call (its readers now drop
-        what arrives) while fewer than :attr:`spare_limit` are kept, else closed and the port returned."""
-        loop = self.loop
-        if len(self._spares) < self.spare_limit and not loop.is_closed():
-            spare = _Spare(port, rtp, rtcp, self.clock(), self.clock)
-            for sock in (rtp, rtcp):
-                # replacing a reader changes no epoll registration: no system call
-                loop.add_reader(sock.fileno(), spare.drop, sock)
-            self._spares.append(spare)
-            self.pool.keep(port)
-            return
-        self._close_pair(port, rtp, rtcp)
-
-    def _close_pair(self, port: int, rtp: socket.socket, rtcp: socket.socket) -> None:
+    def close_pair(self, port: int, rtp: socket.socket, rtcp: socket.socket) -> None:
+        """Stop watching and close a closed session's sockets, and give its port pair back."""
         for sock in (rtp, rtcp):
             try:
                 self.loop.remove_reader(sock.fileno())
@@ -561,11 +513,6 @@ class MediaEngine:
                 pass  # the loop is closing already
             sock.close()
         self.pool.release(port)
-
-    @property
-    def spares(self) -> int:
-        """Socket pairs kept for later calls."""
-        return len(self._spares)
 
     def send_reports(self) -> int:
         """Send RTCP for every session whose report is due; returns how many were sent."""
@@ -579,35 +526,9 @@ class MediaEngine:
         return sent
 
     def close_all(self) -> None:
-        """Close every session and every kept socket pair (engine stop)."""
+        """Close every session (engine stop)."""
         for session in list(self._sessions.values()):
             try:
                 session.close()
             except Exception:
                 _log.exception("closing the media of %s failed", session.call)
-        while self._spares:
-            spare = self._spares.popleft()
-            self._close_pair(spare.port, spare.rtp, spare.rtcp)
-
-
-class _Spare:
-    """A kept socket pair: when its call ended, and since when nothing arrived on it."""
-
-    __slots__ = ("clock", "ended", "port", "quiet_since", "rtcp", "rtp")
-
-    def __init__(self, port: int, rtp: socket.socket, rtcp: socket.socket, ended: float,
-                 clock: Callable[[], float]) -> None:
-        self.port = port
-        self.rtp = rtp
-        self.rtcp = rtcp
-        self.ended = ended
-        self.quiet_since = ended
-        self.clock = clock
-
-    def drop(self, sock: socket.socket) -> None:
-        """The reader while kept: a late packet of the previous call is read, dropped, and noted."""
-        try:
-            sock.recv(RECV_SIZE)
-        except OSError:
-            return
-        self.quiet_since = self.clock()

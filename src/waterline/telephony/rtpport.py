@@ -41,7 +41,6 @@ class PortPool:
         if rng is not None:
             self._free.rotate(-rng.randrange(len(ports)))
         self._lent: set[int] = set()
-        self._kept: set[int] = set()
         self.capacity = len(ports)
         self.exhausted = 0
         """How many times :meth:`allocate` found no free pair."""
@@ -52,13 +51,8 @@ class PortPool:
 
     @property
     def in_use(self) -> int:
-        """Pairs lent out to calls right now (not counting kept ones)."""
+        """Pairs lent out right now."""
         return len(self._lent)
-
-    @property
-    def kept(self) -> int:
-        """Pairs whose sockets the media engine keeps bound, between two calls."""
-        return len(self._kept)
 
     def allocate(self) -> int | None:
         """An even RTP port whose pair is now lent out, or None when the pool is exhausted."""
@@ -70,25 +64,10 @@ class PortPool:
         return port
 
     def release(self, port: int) -> None:
-        """Give a pair back, lent or kept (idempotent: a port that is neither is left alone)."""
+        """Give a pair back (idempotent: releasing a port that is not lent out does nothing)."""
         if port in self._lent:
             self._lent.remove(port)
             self._free.append(port)
-        elif port in self._kept:
-            self._kept.remove(port)
-            self._free.append(port)
-
-    def keep(self, port: int) -> None:
-        """A lent pair's call ended but its sockets stay bound for a later call: neither free nor in use."""
-        if port in self._lent:
-            self._lent.remove(port)
-            self._kept.add(port)
-
-    def reclaim(self, port: int) -> None:
-        """A kept pair serves a call again."""
-        if port in self._kept:
-            self._kept.remove(port)
-            self._lent.add(port)
 
     def skip(self, count: int) -> None:
         """Move the next ``count`` free pairs to the back of the queue.
