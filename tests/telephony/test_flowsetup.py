@@ -94,3 +94,9 @@ def test_loop_worker_reports_results_and_errors_on_the_loop() -> None:
 @pytest.mark.parametrize("did", sorted(BENCH_FLOWS))
 def test_every_bench_did_names_a_shipped_flow(did: str) -> None:
     assert load_routes(None, bench=True)[did].flow.name == BENCH_FLOWS[did]
+
+
+def test_bench_routes_are_parsed_once() -> None:
+    first = load_routes(None, bench=True)
+    again = load_routes(None, bench=True, previous=first)
+    assert all(again[did] is first[did] for did in BENCH_FLOWS)
