@@ -342,3 +342,21 @@ def test_after_hours_message_becomes_a_call_back_task(
     assert 10.5 <= seconds <= 14.5, seconds
     left = __import__("numpy").frombuffer(samples, dtype="<i2")[0::2]
     assert int(abs(left.astype("int32")).max()) > 5000  # the caller's speech is in the message
+
+
+def test_a_complaint_is_ticketed_and_linked_to_the_call(
+    flow_server: SipServer, prepared: Prepared, sipp_dir: Path
+) -> None:
+    result = _call(flow_server, sipp_dir, "uac_flow_complaint.xml", prepared.caller.phone, timeout=60)
+    cdr = _cdr(flow_server, f"-{result.pid}@")
+    nodes = [step.node for step in cdr.path]
+    assert nodes[3:8] == ["menu", "complaint_menu", "reason_late", "complaint", "complaint_done"], nodes
+    assert cdr.digits == "31"
+    store, uows = _uows(flow_server.data_dir)
+    try:
+        with uows() as uow:
+            [ticket] = [c for c in uow.complaints.search() if c.call_id == cdr.call_id]
+    finally:
+        store.close()
+    assert (ticket.reason, ticket.customer_id, ticket.caller) == (
+        "送水不及时", prepared.caller.customer_id, prepared.caller.phone)
