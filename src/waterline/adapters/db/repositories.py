@@ -143,6 +143,26 @@ def _recent_orders() -> Select[Any]:
     )
 
 
+# Statements every order placement runs (dispatch reads), built once like the screen-pop's.
+
+
+@cache
+def _all_stations() -> Select[Any]:
+    return select(Station).order_by(stations_table.c.id)
+
+
+@cache
+def _couriers_of_station() -> Select[Any]:
+    c = couriers_table.c
+    return select(Courier).where(c.station_id == bindparam("station_id")).order_by(c.id)
+
+
+@cache
+def _touch_courier() -> Any:
+    c = couriers_table.c
+    return update(couriers_table).where(c.id == bindparam("courier_id")).values(id=c.id)
+
+
 class SqlAlchemyCustomerRepository(_Repository):
     """Customers with phones, addresses and enterprise terms (eagerly loaded)."""
 
@@ -241,7 +261,7 @@ class SqlAlchemyStationRepository(_Repository):
 
     def all(self) -> list[Station]:
         """All stations by id."""
-        return list(self.session.scalars(select(Station).order_by(stations_table.c.id)))
+        return list(self.session.scalars(_all_stations()))
 
 
 class SqlAlchemyCourierRepository(_Repository):
@@ -261,17 +281,14 @@ class SqlAlchemyCourierRepository(_Repository):
         if self.session.get_bind().dialect.name == "sqlite":
             # SQLite ignores FOR UPDATE: a no-op write takes the database's write lock instead, so
             # the row read next cannot change under us before commit.
-            self.session.execute(
-                update(couriers_table).where(couriers_table.c.id == courier_id).values(id=couriers_table.c.id)
-            )
+            self.session.execute(_touch_courier(), {"courier_id": courier_id})
         return self.session.get(Courier, courier_id, with_for_update=True, populate_existing=True)
 
     def all(self, *, station_id: int | None = None) -> list[Courier]:
         """Couriers (of one station when given) by id."""
-        stmt = select(Courier).order_by(couriers_table.c.id)
         if station_id is not None:
-            stmt = stmt.where(couriers_table.c.station_id == station_id)
-        return list(self.session.scalars(stmt))
+            return list(self.session.scalars(_couriers_of_station(), {"station_id": station_id}))
+        return list(self.session.scalars(select(Courier).order_by(couriers_table.c.id)))
 
     def find_by_user(self, user_id: int) -> Courier | None:
         """The courier whose login is ``user_id``, or None."""
