@@ -281,3 +281,12 @@ def test_vias_with_the_same_sent_by_stay_independent() -> None:
         parse_via("SIP/2.0/UDP 10.0.0.1:5060;rport=99999")
     with pytest.raises(RemoteProtocolError):
         parse_via("SIP/2.0/UDP 10.0.0.1:99999;branch=z9hG4bK3")
+
+
+def test_extend_canonical_appends_in_order_and_invalidates_lookups() -> None:
+    headers = Headers()
+    headers.add("Via", "SIP/2.0/UDP h;branch=z9hG4bK1")
+    assert headers.get("Allow") is None  # builds the first-value index
+    headers.extend_canonical((("Allow", "INVITE, ACK"), ("Supported", "timer")))
+    assert headers.get("Allow") == "INVITE, ACK"
+    assert list(headers.items())[1:] == [("Allow", "INVITE, ACK"), ("Supported", "timer")]

@@ -1260,9 +1260,9 @@ class Endpoint:
         headers = response.headers
         for record_route in request.headers.get_all("Record-Route"):
             headers.add("Record-Route", record_route)
-        headers.add("Contact", self._contact(leg.transport))
-        headers.add("Allow", self._allow)
-        headers.add("Supported", "timer")
+        headers.extend_canonical(
+            (("Contact", self._contact(leg.transport)), ("Allow", self._allow), ("Supported", "timer"))
+        )
         for name, value in leg.session_headers:
             headers.add(name, value)
         return response

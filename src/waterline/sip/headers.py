@@ -280,7 +280,7 @@ class Via:
 
 def parse_via(value: str) -> list[Via]:
     """Parse one Via header value, which may hold several comma-separated entries."""
-    vias = [_parse_one_via(item) for item in split_commas(value)]
+    vias = [parse_via_entry(item) for item in split_commas(value)]
     if not vias:
         raise RemoteProtocolError("Empty Via header")
     return vias
@@ -292,7 +292,8 @@ _SENT_BY: dict[str, tuple[str, str, int | None]] = {}
 _SENT_BY_LIMIT = 4096
 
 
-def _parse_one_via(text: str) -> Via:
+def parse_via_entry(text: str) -> Via:
+    """Parse one Via entry (a value already split at commas, as ``Headers.get_all`` returns them)."""
     semi = text.find(";")
     head = text if semi < 0 else text[:semi]
     sent = _SENT_BY.get(head)
@@ -511,6 +512,12 @@ class Headers:
                 split.extend(split_commas(value))
             return split
         return values
+
+    def extend_canonical(self, items: Iterable[tuple[str, str]]) -> None:
+        """Append lines whose names are canonical and values already checked (the endpoint's own
+        Contact, Allow ...: ``add`` would re-check each one on every response)."""
+        self._items.extend(items)
+        self._changed()
 
     def add(self, name: str, value: str) -> None:
         """Append a header line."""

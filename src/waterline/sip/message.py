@@ -23,7 +23,7 @@ from waterline.sip.headers import (
     canonical_name,
     parse_cseq,
     parse_name_addr,
-    parse_via,
+    parse_via_entry,
 )
 from waterline.sip.uri import SipUri, parse_uri
 
@@ -115,10 +115,8 @@ class _Accessors:
         values = self.headers.get_all("Via")
         if not values:
             raise RemoteProtocolError("Missing Via header")
-        vias: list[Via] = []
-        for value in values:
-            vias.extend(parse_via(value))
-        return vias
+        # get_all has already split the lines at commas
+        return [parse_via_entry(value) for value in values]
 
     @property
     def top_via(self) -> Via:
@@ -272,6 +270,10 @@ def _header_tag(message: _Accessors, name: str) -> str | None:
 
 
 def _body_bytes(headers: Headers, body: bytes, start_line: str) -> bytes:
+    if headers.get("Content-Length") is None:
+        # the usual case (every message we build): Content-Length goes last, one join for everything
+        text = "\r\n".join([start_line, *[f"{name}: {value}" for name, value in headers.items()]])
+        return f"{text}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
     lines = [start_line]
     wrote_length = False
     for name, value in headers.items():
