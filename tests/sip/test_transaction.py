@@ -9,6 +9,7 @@ import pytest
 from waterline.sip.errors import LocalProtocolError
 from waterline.sip.message import Request, Response, make_response, parse_message
 from waterline.sip.transaction import (
+    COMPACT_MIN,
     TRANSITIONS,
     ClientTransaction,
     Kind,
@@ -370,3 +371,20 @@ def test_timer_heap_returns_each_object_once_and_in_deadline_order() -> None:
     heap.schedule(first)  # scheduled twice at the same deadline
     assert heap.pop_due(3.0) == [first, second]
     assert heap.earliest() is None
+
+
+def test_timer_heap_drops_stale_entries_so_it_stays_within_twice_the_live_timers() -> None:
+    heap = TimerHeap()
+    live = [_Alarm(1000.0 + n) for n in range(100)]
+    for alarm in live:
+        heap.schedule(alarm)
+    for n in range(50_000):
+        # ended calls whose session refresh lay far ahead, and re-armed timers of live objects
+        heap.schedule(_Alarm(900.0 + n))
+        if n % 10 == 0:
+            alarm = live[n % 100]
+            alarm.deadline = (alarm.deadline or 0.0) + 0.5
+            heap.schedule(alarm)
+    assert len(heap) <= max(COMPACT_MIN, 2 * 100)
+    due = heap.pop_due(1e9)
+    assert sorted(due, key=lambda a: a.deadline or 0.0) == sorted(live, key=lambda a: a.deadline or 0.0)

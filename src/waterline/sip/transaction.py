@@ -639,19 +639,34 @@ class Timed(Protocol):
     def handle_timer(self, now: float) -> None: ...
 
 
+COMPACT_MIN = 4096
+"""Heap entries below which :class:`TimerHeap` never bothers to drop stale ones."""
+
+
+def _is_live(entry: tuple[float, int, weakref.ref[Timed]]) -> bool:
+    obj = entry[2]()
+    return obj is not None and obj.deadline == entry[0]
+
+
 class TimerHeap:
     """One heap for all timers of an endpoint, with lazy removal.
 
     ``schedule(obj)`` is called whenever ``obj.deadline`` may have changed; stale entries are skipped when
     they reach the top, so cancelling a timer costs nothing. Entries hold weak references: a call that
     ended with a session timer 15 minutes away must not stay in memory until then.
+
+    A stale entry far in the future would still sit in the heap until its time (every call leaves one
+    for its session refresh, 15 minutes ahead: at thousands of calls per second millions of entries, each
+    push a level deeper). So when the heap has doubled since it was last cleaned, the stale entries are
+    dropped in one pass: amortised O(1) per push, and the heap stays within twice the live timers.
     """
 
-    __slots__ = ("_heap", "_counter")
+    __slots__ = ("_heap", "_counter", "_compact_at")
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, weakref.ref[Timed]]] = []
         self._counter = 0
+        self._compact_at = COMPACT_MIN
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -662,6 +677,14 @@ class TimerHeap:
         if deadline is not None:
             self._counter += 1
             heapq.heappush(self._heap, (deadline, self._counter, weakref.ref(obj)))
+            if len(self._heap) >= self._compact_at:
+                self._compact()
+
+    def _compact(self) -> None:
+        live = [entry for entry in self._heap if _is_live(entry)]
+        heapq.heapify(live)
+        self._heap = live
+        self._compact_at = max(COMPACT_MIN, 2 * len(live))
 
     def earliest(self) -> float | None:
         """The earliest live deadline, dropping stale entries on the way."""
