@@ -7,10 +7,11 @@ same session and committed together, or not at all.
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Insert
+from sqlalchemy import Insert, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -157,19 +158,21 @@ class SqlAlchemyUnitOfWork(EventRecordingUnitOfWork):
         rolled-back transaction gives its number back, so numbers have no gaps.
         """
         session = self._current()
-        table = order_sequences_table
-        stmt: Insert
-        if session.get_bind().dialect.name == "postgresql":
-            pg = postgresql.insert(table).values(day=day, last_value=1)
-            stmt = pg.on_conflict_do_update(
-                index_elements=[table.c.day], set_={"last_value": table.c.last_value + 1}
-            )
-        else:
-            lite = sqlite.insert(table).values(day=day, last_value=1)
-            stmt = lite.on_conflict_do_update(
-                index_elements=[table.c.day], set_={"last_value": table.c.last_value + 1}
-            )
-        return int(session.execute(stmt.returning(table.c.last_value)).scalar_one())
+        stmt = _next_sequence(session.get_bind().dialect.name == "postgresql")
+        return int(session.execute(stmt, {"day": day}).scalar_one())
+
+
+@cache
+def _next_sequence(postgres: bool) -> Insert:
+    # built once per dialect (every placement runs it), the day a bound parameter
+    table = order_sequences_table
+    values = {"day": bindparam("day", type_=table.c.day.type), "last_value": 1}
+    set_ = {"last_value": table.c.last_value + 1}
+    if postgres:
+        pg = postgresql.insert(table).values(values)
+        return pg.on_conflict_do_update(index_elements=[table.c.day], set_=set_).returning(table.c.last_value)
+    lite = sqlite.insert(table).values(values)
+    return lite.on_conflict_do_update(index_elements=[table.c.day], set_=set_).returning(table.c.last_value)
 
 
 def _conforms(uow: SqlAlchemyUnitOfWork) -> UnitOfWork:
