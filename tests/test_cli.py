@@ -212,7 +212,8 @@ def test_worker_app_reads_the_environment_and_only_one_worker_runs_the_outbox(
         assert first.state.settings.secret == "worker-test-secret-0123456789"
         assert first.state.outbox_lock is not None  # this one delivers the SMS
         assert second.state.outbox_lock is None
-        assert len(first.state.services.background) == 1 and not second.state.services.background
+        # the singleton jobs (outbox delivery, recording retention) run in the lock holder only
+        assert len(first.state.services.background) == 2 and not second.state.services.background
     finally:
         first.state.outbox_lock.close()
 
