@@ -72,6 +72,7 @@ def test_engine_answers_options_udp_and_tcp_then_stops_and_journals(tmp_path: Pa
     assert events[0] == "engine_started" and events[-1] == "engine_stopped"
     assert "call_rejected" in events
     assert lines[-1]["errors"] == 0 and lines[-1]["sip_received"] >= 3
+    assert 1 <= lines[-1]["udp_batches"] <= lines[-1]["udp_received"] and lines[-1]["udp_received"] >= 2
 
 
 def test_choose_loop_honours_the_request() -> None:

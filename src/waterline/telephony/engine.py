@@ -329,7 +329,8 @@ async def serve(
         pacing = {f"pacer_{name}": value for name, value in dataclasses.asdict(pacer.stats).items()}
         journal.write(
             "engine_stopped", time.time(), errors=hub.errors, calls=switch.calls_total,
-            tcp_framing_errors=tcp.framing_errors, udp_send_errors=udp.send_errors,
+            tcp_framing_errors=tcp.framing_errors, udp_send_errors=udp.send_errors, udp_received=udp.received,
+            udp_batches=udp.batches,
             media_sessions=media.opened, rtp_ports_exhausted=media.pool.exhausted,
             pacer_send_p99_ms=round(pacer.send_jitter.percentile(99) * 1000, 2), **stats, **pacing,
         )
