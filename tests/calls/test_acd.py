@@ -30,6 +30,7 @@ from waterline.calls.acdevents import (
     LegAnswered,
     LegFailed,
     LegNoAnswer,
+    LegRinging,
 )
 from waterline.calls.queue import (
     AgentState,
@@ -512,3 +513,13 @@ def test_callback_customer_not_answering_is_a_failed_callback() -> None:
 def test_unknown_queue_is_left_at_once() -> None:
     acd = make()
     assert enter(acd, "1", 0.0, queue="nope") == [ExitQueue("1", "unknown-queue", None)]
+
+
+def test_agent_states_for_the_supervisor_and_unknown_agents_are_ignored() -> None:
+    acd = make(agents=("a", "b"))
+    login(acd, "a")
+    leg = rings(enter(acd, "1", 0.0))[0].leg
+    assert acd.handle(LegRinging(leg), 0.1) == []
+    assert acd.agent_states() == {"a": AgentState.RINGING, "b": AgentState.LOGGED_OUT}
+    assert acd.handle(AgentStateRequested("ghost", "available"), 1.0) == []
+    assert acd.agent_state("ghost") is AgentState.LOGGED_OUT

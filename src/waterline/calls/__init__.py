@@ -1,4 +1,4 @@
-"""Call control, sans-IO: the IVR flow engine.
+"""Call control, sans-IO: the IVR flow engine and the ACD (agent queues).
 
 A *flow* is data (YAML, see :mod:`waterline.calls.flow`); a :class:`~waterline.calls.call.FlowRun`
 interprets one flow for one call. Like the SIP core it never does I/O and never reads the clock:
@@ -50,4 +50,33 @@ API (the contract with the telephony driver)
     are ignored (a late ``PlaybackFinished`` after barge-in). A flow that passes more than
     ``MAX_STEPS_WITHOUT_INPUT`` nodes without waiting for anything fails cleanly (outcome
     ``failed``, ``Hangup('loop')``).
+
+ACD (issue 6; the contract with the B2BUA driver and the agents store)
+--------------------------------------------------------------------
+``waterline.calls.queue``
+    Configuration values: ``QueueConfig`` (strategy, ring/retry timeouts, max wait and length,
+    wrap-up, join/leave when empty, ring-in-use, announcements, comfort prompt, music on hold,
+    ``tiers``, ``overflow`` chain of ``OverflowQueue``/``OverflowVoicemail``/``OverflowMobile``,
+    call-back), ``QueueMember(agent, tier)``, ``Tier(level, after_seconds)``, ``Strategy`` and
+    ``AgentState`` (the values the API and the store use).
+``waterline.calls.acdevents`` — inputs: ``CallEntered``, ``AgentStateRequested``, ``AgentInUse``,
+    ``LegRinging``/``LegAnswered``/``LegFailed``/``LegNoAnswer``, ``CallerHungUp``,
+    ``CallerPressed``, ``CallCompleted``, ``CallTransferred`` (union ``AcdEvent``).
+``waterline.calls.acdactions`` — outputs: ``RingAgent``, ``CancelLeg``, ``Bridge``,
+    ``DialCustomer`` (call-back), ``MusicOnHold``, ``Announce``, ``PlayComfort``,
+    ``OfferCallback``, ``AcceptCallback``, ``ExitQueue`` (union ``AcdAction``).
+``waterline.calls.queuelog`` — ``QueueLogEntry`` (``QueueEvent``; ``ends_call`` marks the one
+    entry that ends each call) and ``AgentStateChange`` (time, previous and new state, reason).
+``waterline.calls.acd``
+    ``Acd(rng=...)``: ``configure_queue(config, members)``, ``configure_agent(agent, contacts,
+    ring_timeout=None)``; ``handle(event, now)``, ``get_timer()``, ``handle_timer(now)`` like
+    ``FlowRun``; ``take_records()`` for the store; queries ``agent_state``, ``agent_states``,
+    ``waiting``, ``estimated_wait``, ``calls_taken``; ``reset_daily_counts()`` at midnight.
+    Feed it epoch seconds as ``now`` so its records can be stored as they are.
+
+Hand-off, for the session that wires the flow's ``queue`` node to the ACD: the node's run waits
+on a ``Transfer``-like action; the driver feeds ``CallEntered(call_id, node.queue, caller)`` to
+the one ``Acd`` of the engine, carries out its actions on the caller's leg, and on ``ExitQueue``
+resumes the flow (voicemail node, or forwards to the mobile); on ``Bridge`` the flow's outcome is
+``transferred`` and ``next`` (a survey) runs when ``CallCompleted`` is fed.
 """

@@ -192,6 +192,10 @@ class Acd:
         found = self._agents.get(agent)
         return found.state if found is not None else AgentState.LOGGED_OUT
 
+    def agent_states(self) -> dict[str, AgentState]:
+        """Every configured agent's state (for the supervisor channel)."""
+        return {agent.id: agent.state for agent in self._agents.values()}
+
     def calls_taken(self, agent: str) -> int:
         """Calls the agent answered since the last :meth:`reset_daily_counts`."""
         found = self._agents.get(agent)
