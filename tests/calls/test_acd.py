@@ -288,6 +288,7 @@ def test_available_during_wrap_up_ends_it_early() -> None:
 
 def test_every_state_change_carries_time_and_reason() -> None:
     acd = make(agents=("a",))
+    acd.handle(AgentStateRequested("a", "paused", "meal"), 0.5)  # not logged in: nothing to pause
     acd.handle(AgentStateRequested("a", "available"), 1.0)
     acd.handle(AgentStateRequested("a", "paused", "meal"), 2.0)
     acd.handle(AgentStateRequested("a", "available"), 3.0)

@@ -447,6 +447,8 @@ class Acd:
             agent.wrap_until = None
             self._set_state(agent, AgentState.AVAILABLE, event.reason or reason, now)
             return
+        if agent.state is AgentState.LOGGED_OUT:
+            return  # pausing needs a login first; logging out again changes nothing
         label = "pause" if wanted is AgentState.PAUSED else "logout"
         reason = f"{label}:{event.reason}" if event.reason else label
         if agent.state is AgentState.ON_CALL:
