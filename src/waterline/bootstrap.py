@@ -399,9 +399,10 @@ def build_ivr_desk(store: Store, settings: Settings, clock: Clock | None = None)
             overrides = {row.day: row.is_workday for row in uow.holidays.all()}
         return ChineseWorkCalendar(overrides)
 
-    def identify(caller: str, did: str) -> Mapping[str, object]:
+    def identify(caller: str, did: str, region: str | None = None) -> Mapping[str, object]:
         try:
-            identity = identify_caller(uows(), numbers, caller, calendar=calendar(), at=business_clock.now())
+            identity = identify_caller(uows(), numbers, caller, calendar=calendar(), at=business_clock.now(),
+                                       region=region)
         except InvalidInput:
             # withheld or garbage caller id: an unknown caller, region unknown
             return {"caller": caller, "customer_id": None, "known": False, "region_source": "unknown"}

@@ -16,8 +16,8 @@ from waterline.services.bus import MessageBus
 from waterline.services.ivr import IvrDesk
 
 
-def _identify(caller: str, did: str) -> Mapping[str, object]:
-    return {"caller": caller, "did": did, "customer_id": None}
+def _identify(caller: str, did: str, region: str | None = None) -> Mapping[str, object]:
+    return {"caller": caller, "did": did, "region": region, "customer_id": None}
 
 
 def _clock(station_id: int | None) -> Mapping[str, object]:
@@ -124,7 +124,10 @@ def test_a_missed_call_task_names_the_callers_customer(
 
 def test_identify_and_clock_go_to_their_ports_and_unknown_kinds_fail(desk: IvrDesk) -> None:
     assert desk.answer("identify", {"caller": "0917", "did": "400"}) == {
-        "caller": "0917", "did": "400", "customer_id": None}
+        "caller": "0917", "did": "400", "region": None, "customer_id": None}
+    # the city a caller chose in the flow's city menu reaches the identifier
+    chosen = desk.answer("identify", {"caller": "029", "did": "400", "region_city": "咸阳市"})
+    assert chosen["region"] == "咸阳市"
     assert desk.answer("clock", {"station_id": "3"}) == {"station_id": 3, "open": True}
     with pytest.raises(LookupError):
         desk.answer("transfer", {})

@@ -53,9 +53,10 @@ class CommandBus(Protocol):
 
 
 class CallerIdentifier(Protocol):
-    """Caller number (+ DID) → the ``identify`` result keys (customer, region, station, usual order…)."""
+    """Caller number (+ DID, + a city the caller chose in the flow, if any) → the ``identify`` result keys
+    (customer, region, station, usual order…)."""
 
-    def __call__(self, caller: str, did: str) -> Mapping[str, object]: ...
+    def __call__(self, caller: str, did: str, region: str | None = None) -> Mapping[str, object]: ...
 
 
 class StationClock(Protocol):
@@ -115,7 +116,8 @@ class IvrDesk:
         """The result of request ``kind``; raises (``LookupError`` for an unknown kind, domain errors)
         and the driver turns that into ``RequestFailed``."""
         if kind == "identify":
-            return self.identify(_text(args, "caller"), _text(args, "did"))
+            chosen = _text(args, "region_city") or None
+            return self.identify(_text(args, "caller"), _text(args, "did"), chosen)
         if kind == "reorder":
             return self.reorder(args)
         if kind == "order_status":
