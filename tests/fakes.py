@@ -8,22 +8,27 @@ it back on commit, so a handler that fails half-way leaves the store exactly as 
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
+from waterline.calls.queue import QueueMember
+from waterline.domain.agents import AgentContact, AgentState, AgentStateChange, AgentStatus
 from waterline.domain.buckets import BucketAccount, BucketEntry
 from waterline.domain.callrecords import CallRecord
 from waterline.domain.customers import Customer
-from waterline.domain.errors import Conflict
+from waterline.domain.errors import Conflict, NotFound
 from waterline.domain.flows import DidRoute, FlowSummary, FlowVersion
 from waterline.domain.orders import Order
 from waterline.domain.outbox import OutboxMessage, OutboxState
 from waterline.domain.overrides import HolidayOverride
 from waterline.domain.products import Product, ProductKind
+from waterline.domain.queuelog import QueueLogRecord
 from waterline.domain.stations import Courier, Station, daily_hours
 from waterline.domain.tasks import Complaint, Task, TaskState
 from waterline.domain.tickets import TicketAccount, TicketEntry
 from waterline.services.ports import (
+    AgentRepository,
     BucketRepository,
     CallFilter,
     CallRecordRepository,
@@ -36,6 +41,10 @@ from waterline.services.ports import (
     OrderRepository,
     OutboxRepository,
     ProductRepository,
+    QueueDefinition,
+    QueueLogFilter,
+    QueueLogRepository,
+    QueueRepository,
     StationRepository,
     TaskRepository,
     TicketRepository,
@@ -65,6 +74,12 @@ class FakeData:
     tasks: dict[int, Task] = field(default_factory=dict)
     complaints: dict[int, Complaint] = field(default_factory=dict)
     holidays: dict[date, HolidayOverride] = field(default_factory=dict)
+    # agent users by id, with their current state (the fake has no users table of its own)
+    agents: dict[int, AgentStatus] = field(default_factory=dict)
+    agent_log: list[AgentStateChange] = field(default_factory=list)
+    agent_contacts: dict[int, AgentContact] = field(default_factory=dict)
+    queues: dict[int, QueueDefinition] = field(default_factory=dict)
+    queue_log: list[QueueLogRecord] = field(default_factory=list)
 
     def new_id(self) -> int:
         """A fresh id (one counter for every table: ids never collide, which catches mix-ups)."""
@@ -83,6 +98,12 @@ class FakeStore:
     def uow(self) -> FakeUnitOfWork:
         """A new unit of work on this store (use as the bus's factory: ``store.uow``)."""
         return FakeUnitOfWork(self)
+
+    def add_agent(self, username: str, display_name: str = "") -> int:
+        """Create an agent user (logged out, never logged in) and return his id."""
+        user_id = self.data.new_id()
+        self.data.agents[user_id] = AgentStatus(user_id, username, display_name, AgentState.LOGGED_OUT, None)
+        return user_id
 
 
 class _Repo:
@@ -416,6 +437,112 @@ class FakeHolidays(_Repo):
         self.data.holidays = {o.day: o for o in overrides}
 
 
+class FakeAgents(_Repo):
+    def statuses(self) -> list[AgentStatus]:
+        return sorted(self.data.agents.values(), key=lambda a: a.username)
+
+    def status(self, user_id: int) -> AgentStatus | None:
+        return self.data.agents.get(user_id)
+
+    def by_username(self, username: str) -> AgentStatus | None:
+        return next((a for a in self.data.agents.values() if a.username == username), None)
+
+    def change_state(self, change: AgentStateChange) -> AgentStateChange:
+        current = self.data.agents[change.user_id]
+        if current.state is not change.from_state:
+            raise Conflict("conflict", detail="agent state changed concurrently")
+        self.data.agents[change.user_id] = replace(
+            current, state=change.to_state, since=change.at, reason=change.reason
+        )
+        stored = replace(change, id=self.data.new_id())
+        self.data.agent_log.append(stored)
+        return stored
+
+    def log(
+        self, user_id: int, *, since: datetime | None = None, until: datetime | None = None,
+        limit: int = 100, offset: int = 0,
+    ) -> list[AgentStateChange]:
+        found = [
+            c for c in self.data.agent_log
+            if c.user_id == user_id and (since is None or c.at >= since) and (until is None or c.at < until)
+        ]
+        found.sort(key=lambda c: (c.at, c.id or 0), reverse=True)
+        return found[offset : offset + limit]
+
+    def contacts(self, user_id: int) -> list[AgentContact]:
+        found = [c for c in self.data.agent_contacts.values() if c.user_id == user_id]
+        return sorted(found, key=lambda c: (c.priority, c.id or 0))
+
+    def add_contact(self, contact: AgentContact) -> AgentContact:
+        taken = {(c.kind, c.address) for c in self.data.agent_contacts.values()}
+        if (contact.kind, contact.address) in taken:
+            raise Conflict("conflict", detail="contact taken")
+        stored = replace(contact, id=self.data.new_id())
+        assert stored.id is not None
+        self.data.agent_contacts[stored.id] = stored
+        return stored
+
+    def remove_contact(self, contact_id: int) -> bool:
+        return self.data.agent_contacts.pop(contact_id, None) is not None
+
+
+class FakeQueues(_Repo):
+    def add(self, definition: QueueDefinition) -> QueueDefinition:
+        for other in self.data.queues.values():
+            if other.config.name == definition.config.name or (
+                (other.station_id, other.purpose) == (definition.station_id, definition.purpose)
+            ):
+                raise Conflict("conflict", detail="queue taken")
+        stored = replace(definition, id=self.data.new_id(), members=())
+        assert stored.id is not None
+        self.data.queues[stored.id] = stored
+        return stored
+
+    def get(self, queue_id: int) -> QueueDefinition | None:
+        return self.data.queues.get(queue_id)
+
+    def get_by_name(self, name: str) -> QueueDefinition | None:
+        return next((q for q in self.data.queues.values() if q.config.name == name), None)
+
+    def all(self, *, station_id: int | None = None) -> list[QueueDefinition]:
+        found = [q for q in self.data.queues.values() if station_id in (None, q.station_id)]
+        return sorted(found, key=lambda q: q.config.name)
+
+    def save(self, definition: QueueDefinition) -> None:
+        assert definition.id is not None
+        for other in self.data.queues.values():
+            if other.id != definition.id and (
+                other.config.name == definition.config.name
+                or (other.station_id, other.purpose) == (definition.station_id, definition.purpose)
+            ):
+                raise Conflict("conflict", detail="queue taken")
+        members = self.data.queues[definition.id].members
+        self.data.queues[definition.id] = replace(definition, members=members)
+
+    def set_members(self, queue_id: int, members: Sequence[QueueMember]) -> None:
+        names = {a.username for a in self.data.agents.values()}
+        for member in members:
+            if member.agent not in names:
+                raise NotFound("agent", member.agent)
+        ordered = tuple(sorted(members, key=lambda m: (m.tier, m.agent)))
+        self.data.queues[queue_id] = replace(self.data.queues[queue_id], members=ordered)
+
+
+class FakeQueueLog(_Repo):
+    def add_many(self, records: Sequence[QueueLogRecord]) -> None:
+        self.data.queue_log.extend(replace(r, id=self.data.new_id()) for r in records)
+
+    def search(self, where: QueueLogFilter) -> list[QueueLogRecord]:
+        found = [
+            r for r in self.data.queue_log
+            if (where.since is None or r.at >= where.since) and (where.until is None or r.at < where.until)
+            and where.queue in (None, r.queue) and where.event in (None, r.event)
+            and where.call_id in (None, r.call_id)
+        ]
+        found.sort(key=lambda r: (r.at, r.id or 0))
+        return found[where.offset : where.offset + where.limit]
+
+
 class FakeUnitOfWork(EventRecordingUnitOfWork):
     """A unit of work over a ``FakeStore``; implements ``services.ports.UnitOfWork``."""
 
@@ -436,6 +563,9 @@ class FakeUnitOfWork(EventRecordingUnitOfWork):
         self.tasks: TaskRepository = FakeTasks(self)
         self.complaints: ComplaintRepository = FakeComplaints(self)
         self.holidays: HolidayOverrideRepository = FakeHolidays(self)
+        self.agents: AgentRepository = FakeAgents(self)
+        self.queues: QueueRepository = FakeQueues(self)
+        self.queue_log: QueueLogRepository = FakeQueueLog(self)
 
     def __enter__(self) -> FakeUnitOfWork:
         super().__enter__()

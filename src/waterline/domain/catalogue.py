@@ -45,6 +45,22 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "订单{number}不能从“{from_state}”变为“{to_state}”",
         "Order {number} cannot go from {from_state} to {to_state}",
     ),
+    # agents and queues
+    "agent.illegal_transition": (
+        "坐席状态不能从“{from_state}”变为“{to_state}”",
+        "Agent state cannot go from {from_state} to {to_state}",
+    ),
+    "agent.pause_reason_required": (
+        "暂停必须填写原因（如用餐、培训）",
+        "A pause needs a reason (e.g. meal, training)",
+    ),
+    "agent.bad_state": (
+        "无效的坐席状态：{state}（可选 available、paused、logged_out）",
+        "Invalid agent state: {state} (one of available, paused, logged_out)",
+    ),
+    "agent.not_agent": ("用户{username}不是坐席", "User {username} is not an agent"),
+    "agent.unknown_feature_code": ("未知的功能码：{feature}", "Unknown feature code: {feature}"),
+    "queue.invalid_config": ("队列配置无效：{detail}", "Invalid queue configuration: {detail}"),
     "order.cancel_reason_required": ("取消订单必须填写原因", "Cancelling an order needs a reason"),
     "order.not_dispatchable": (
         "订单{number}无法派单：{detail}",

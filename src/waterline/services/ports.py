@@ -15,11 +15,14 @@ in ``tests/fakes.py``. Conventions every implementation keeps:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from waterline.calls.queue import QueueConfig, QueueMember
+from waterline.domain.agents import AgentContact, AgentStateChange, AgentStatus, QueuePurpose
 from waterline.domain.buckets import BucketAccount, BucketEntry
 from waterline.domain.callrecords import CallOutcome, CallRecord
 from waterline.domain.customers import Customer
@@ -30,6 +33,7 @@ from waterline.domain.orders import Order, OrderState
 from waterline.domain.outbox import OutboxMessage, OutboxState
 from waterline.domain.overrides import HolidayOverride
 from waterline.domain.products import Product
+from waterline.domain.queuelog import QueueLogRecord
 from waterline.domain.stations import Courier, Station
 from waterline.domain.tasks import Complaint, Task, TaskState
 from waterline.domain.tickets import TicketAccount, TicketEntry
@@ -343,6 +347,112 @@ class HolidayOverrideRepository(Protocol):
         ...
 
 
+class AgentRepository(Protocol):
+    """Agents (users of role agent): current state, state log, contacts."""
+
+    def statuses(self) -> list[AgentStatus]:
+        """Every active agent with the current state (logged out when never set), by username."""
+        ...
+
+    def status(self, user_id: int) -> AgentStatus | None:
+        """The active agent ``user_id`` with the current state, or None when no such agent."""
+        ...
+
+    def by_username(self, username: str) -> AgentStatus | None:
+        """The active agent whose (SIP) username is ``username``, or None."""
+        ...
+
+    def change_state(self, change: AgentStateChange) -> AgentStateChange:
+        """Set the current state and append ``change`` to the log (with its id); ``Conflict`` when the
+        stored state is no longer ``change.from_state`` (a concurrent change won)."""
+        ...
+
+    def log(
+        self, user_id: int, *, since: datetime | None = None, until: datetime | None = None,
+        limit: int = 100, offset: int = 0,
+    ) -> list[AgentStateChange]:
+        """State changes of ``user_id`` in ``[since, until)``, newest first."""
+        ...
+
+    def contacts(self, user_id: int) -> list[AgentContact]:
+        """The contacts of ``user_id``, by priority."""
+        ...
+
+    def add_contact(self, contact: AgentContact) -> AgentContact:
+        """Store a contact (with its id); ``Conflict`` when the phone or mobile is another's already."""
+        ...
+
+    def remove_contact(self, contact_id: int) -> bool:
+        """Delete a contact; False when there was none."""
+        ...
+
+
+@dataclass(frozen=True)
+class QueueDefinition:
+    """A stored queue: the ACD's configuration, where it belongs, and its members."""
+
+    station_id: int
+    purpose: QueuePurpose
+    config: QueueConfig
+    updated_at: datetime
+    members: tuple[QueueMember, ...] = ()
+    id: int | None = None
+
+
+class QueueRepository(Protocol):
+    """Queues (configuration) and their members."""
+
+    def add(self, definition: QueueDefinition) -> QueueDefinition:
+        """Store a new queue without members (returned with its id); ``Conflict`` when the name or the
+        station and purpose are taken."""
+        ...
+
+    def get(self, queue_id: int) -> QueueDefinition | None:
+        """The queue with its members, or None."""
+        ...
+
+    def get_by_name(self, name: str) -> QueueDefinition | None:
+        """The queue named ``name`` with its members, or None."""
+        ...
+
+    def all(self, *, station_id: int | None = None) -> list[QueueDefinition]:
+        """Every queue (of one station when given), by name."""
+        ...
+
+    def save(self, definition: QueueDefinition) -> None:
+        """Write back station, purpose and configuration of a stored queue (members unchanged)."""
+        ...
+
+    def set_members(self, queue_id: int, members: Sequence[QueueMember]) -> None:
+        """Replace the members; ``NotFound`` for a member that is no active agent."""
+        ...
+
+
+@dataclass(frozen=True)
+class QueueLogFilter:
+    """Criteria of a queue log listing; ``None`` means "any"; times bound ``at`` (half-open)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    queue: str | None = None
+    event: str | None = None
+    call_id: str | None = None
+    limit: int = 500
+    offset: int = 0
+
+
+class QueueLogRepository(Protocol):
+    """The queue log: insert-only."""
+
+    def add_many(self, records: Sequence[QueueLogRecord]) -> None:
+        """Append records."""
+        ...
+
+    def search(self, where: QueueLogFilter) -> list[QueueLogRecord]:
+        """Records matching ``where``, oldest first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over all repositories. Use as ``with uow: ... uow.commit()``; leaving the block
     without ``commit`` rolls back, and rolling back also drops the recorded events."""
@@ -360,6 +470,9 @@ class UnitOfWork(Protocol):
     tasks: TaskRepository
     complaints: ComplaintRepository
     holidays: HolidayOverrideRepository
+    agents: AgentRepository
+    queues: QueueRepository
+    queue_log: QueueLogRepository
 
     def __enter__(self) -> Self: ...
 

@@ -16,11 +16,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from waterline.adapters.db.agents import SqlAlchemyAgentRepository
 from waterline.adapters.db.calls import SqlAlchemyCallRecordRepository
 from waterline.adapters.db.complaints import SqlAlchemyComplaintRepository
 from waterline.adapters.db.flows import SqlAlchemyFlowRepository
 from waterline.adapters.db.holidays import SqlAlchemyHolidayOverrideRepository
 from waterline.adapters.db.orm import order_sequences_table, start_mappers
+from waterline.adapters.db.queues import SqlAlchemyQueueLogRepository, SqlAlchemyQueueRepository
 from waterline.adapters.db.repositories import (
     SqlAlchemyBucketRepository,
     SqlAlchemyCourierRepository,
@@ -36,6 +38,7 @@ from waterline.adapters.db.repositories import (
 from waterline.adapters.db.tasks import SqlAlchemyTaskRepository
 from waterline.domain.errors import Conflict
 from waterline.services.ports import (
+    AgentRepository,
     BucketRepository,
     CallRecordRepository,
     ComplaintRepository,
@@ -46,6 +49,8 @@ from waterline.services.ports import (
     OrderRepository,
     OutboxRepository,
     ProductRepository,
+    QueueLogRepository,
+    QueueRepository,
     StationRepository,
     TaskRepository,
     TicketRepository,
@@ -85,6 +90,9 @@ class SqlAlchemyUnitOfWork(EventRecordingUnitOfWork):
         self.tasks: TaskRepository = SqlAlchemyTaskRepository(self._current)
         self.complaints: ComplaintRepository = SqlAlchemyComplaintRepository(self._current)
         self.holidays: HolidayOverrideRepository = SqlAlchemyHolidayOverrideRepository(self._current)
+        self.agents: AgentRepository = SqlAlchemyAgentRepository(self._current)
+        self.queues: QueueRepository = SqlAlchemyQueueRepository(self._current)
+        self.queue_log: QueueLogRepository = SqlAlchemyQueueLogRepository(self._current)
 
     @property
     def session(self) -> Session:

@@ -1,0 +1,134 @@
+"""Agents as the business sees them: their contacts, their state, and the log of every change.
+
+An agent is a user of role ``agent``. The ACD engine (``calls.queue``) has its own ``AgentState``
+with the same values; ``domain`` may import nothing but itself, so the persisted state is this
+module's enum and the service layer converts by value (``tests/services/test_agents.py`` checks both
+enums list the same values, so they cannot drift apart).
+
+Who may move an agent where is one table (:data:`TRANSITIONS`): the agent himself (API, feature
+codes) moves between logged out, available and paused; the call engine moves him through ringing,
+on call and wrap-up. Logging out is allowed from anywhere (a phone unplugged mid-call still ends
+the shift).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from waterline.domain.errors import IllegalTransition, InvalidInput
+
+__all__ = [
+    "MAX_REASON_LENGTH",
+    "TRANSITIONS",
+    "AgentContact",
+    "AgentState",
+    "AgentStateChange",
+    "AgentStatus",
+    "ContactKind",
+    "QueuePurpose",
+    "check_transition",
+]
+
+MAX_REASON_LENGTH = 100
+
+
+class AgentState(StrEnum):
+    """Where an agent is; the values are those of the API, the store and the ACD engine."""
+
+    LOGGED_OUT = "logged_out"
+    AVAILABLE = "available"
+    RINGING = "ringing"
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+    PAUSED = "paused"
+
+
+class ContactKind(StrEnum):
+    """How an agent is reached: a registered SIP phone (by SIP username) or a mobile via the trunk."""
+
+    SIP = "sip"
+    MOBILE = "mobile"
+
+
+class QueuePurpose(StrEnum):
+    """What a station's queue is for; one queue per station and purpose."""
+
+    ORDERS = "orders"
+    INQUIRIES = "inquiries"
+    COMPLAINTS = "complaints"
+
+
+_S = AgentState
+
+# from -> the states one may go to from there
+TRANSITIONS: Mapping[AgentState, frozenset[AgentState]] = {
+    _S.LOGGED_OUT: frozenset({_S.AVAILABLE, _S.PAUSED}),
+    # ON_CALL straight from AVAILABLE: a direct call the agent placed or took outside the ACD
+    _S.AVAILABLE: frozenset({_S.PAUSED, _S.RINGING, _S.ON_CALL, _S.LOGGED_OUT}),
+    _S.RINGING: frozenset({_S.AVAILABLE, _S.ON_CALL, _S.PAUSED, _S.LOGGED_OUT}),
+    _S.ON_CALL: frozenset({_S.WRAP_UP, _S.AVAILABLE, _S.LOGGED_OUT}),
+    _S.WRAP_UP: frozenset({_S.AVAILABLE, _S.PAUSED, _S.LOGGED_OUT}),
+    # PAUSED -> PAUSED changes the reason (from "meal" to "training")
+    _S.PAUSED: frozenset({_S.AVAILABLE, _S.PAUSED, _S.LOGGED_OUT}),
+}
+"""Allowed changes. RINGING -> PAUSED: an agent who lets a call ring out is paused by the ACD
+(Asterisk's autopause), so the next caller is not sent to an empty desk."""
+
+
+def check_transition(current: AgentState, target: AgentState, reason: str) -> str:
+    """The cleaned reason when ``current -> target`` is allowed; else ``IllegalTransition``.
+
+    A pause needs a reason (meal, training, after-call work...): supervisors read it in the state
+    log and reports count pause time by reason, so an unexplained pause is refused
+    (``InvalidInput``). Other changes take an optional reason.
+    """
+    cleaned = reason.strip()
+    if len(cleaned) > MAX_REASON_LENGTH:
+        raise InvalidInput("invalid_input", detail=f"reason longer than {MAX_REASON_LENGTH} characters")
+    if target is AgentState.PAUSED and not cleaned:
+        raise InvalidInput("agent.pause_reason_required")
+    if target not in TRANSITIONS[current]:
+        raise IllegalTransition("agent.illegal_transition", from_state=current.value, to_state=target.value)
+    return cleaned
+
+
+@dataclass(frozen=True, slots=True)
+class AgentContact:
+    """One way to ring an agent; lower ``priority`` is tried first."""
+
+    user_id: int
+    kind: ContactKind
+    address: str
+    """The SIP username of a registered phone, or a canonical mobile number."""
+    priority: int = 0
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStatus:
+    """An agent's current state, since when and why."""
+
+    user_id: int
+    username: str
+    display_name: str
+    state: AgentState
+    since: datetime | None
+    """None for an agent who never logged in."""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateChange:
+    """One line of the state log: who went from what to what, when, why and through what."""
+
+    user_id: int
+    at: datetime
+    from_state: AgentState
+    to_state: AgentState
+    reason: str = ""
+    by: str = ""
+    """What made the change: ``api:<username>``, ``feature:*23``, ``acd:<queue>``..."""
+    id: int | None = None

@@ -1,0 +1,64 @@
+"""The agent state table: who may go where, and pause reasons."""
+
+from __future__ import annotations
+
+import pytest
+
+from waterline.domain.agents import MAX_REASON_LENGTH, TRANSITIONS, AgentState, check_transition
+from waterline.domain.errors import IllegalTransition, InvalidInput
+
+S = AgentState
+
+
+def test_every_state_has_a_row_and_logout_is_always_allowed() -> None:
+    assert set(TRANSITIONS) == set(AgentState)
+    for state in AgentState:
+        if state is not S.LOGGED_OUT:
+            assert check_transition(state, S.LOGGED_OUT, "") == ""
+
+
+@pytest.mark.parametrize("start", [S.AVAILABLE, S.WRAP_UP, S.PAUSED, S.RINGING, S.LOGGED_OUT])
+def test_pause_with_reason_from_where_allowed(start: AgentState) -> None:
+    assert check_transition(start, S.PAUSED, "  用餐 ") == "用餐"
+
+
+@pytest.mark.parametrize("start", [S.ON_CALL])
+def test_pause_refused_while_on_a_call(start: AgentState) -> None:
+    with pytest.raises(IllegalTransition) as caught:
+        check_transition(start, S.PAUSED, "training")
+    assert "on_call" in caught.value.message_en and "坐席" in caught.value.message_zh
+
+
+def test_pause_needs_a_reason() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        check_transition(S.AVAILABLE, S.PAUSED, "   ")
+    assert caught.value.code == "agent.pause_reason_required"
+
+
+def test_reason_length_is_bounded() -> None:
+    with pytest.raises(InvalidInput):
+        check_transition(S.AVAILABLE, S.PAUSED, "x" * (MAX_REASON_LENGTH + 1))
+
+
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [
+        (S.LOGGED_OUT, S.RINGING),
+        (S.LOGGED_OUT, S.ON_CALL),
+        (S.PAUSED, S.RINGING),
+        (S.WRAP_UP, S.RINGING),
+        (S.ON_CALL, S.RINGING),
+        (S.AVAILABLE, S.AVAILABLE),
+        (S.LOGGED_OUT, S.LOGGED_OUT),
+        (S.RINGING, S.WRAP_UP),
+    ],
+)
+def test_illegal_moves(start: AgentState, target: AgentState) -> None:
+    with pytest.raises(IllegalTransition):
+        check_transition(start, target, "x")
+
+
+def test_engine_path_ring_answer_wrap_up_free() -> None:
+    path = [S.AVAILABLE, S.RINGING, S.ON_CALL, S.WRAP_UP, S.AVAILABLE]
+    for current, target in zip(path, path[1:], strict=False):
+        check_transition(current, target, "")
