@@ -84,3 +84,13 @@ def test_parse_role() -> None:
 )
 def test_mask_phone(phone: str, masked: str) -> None:
     assert mask_phone(phone) == masked
+
+
+def test_agent_and_queue_permissions() -> None:
+    everyone_but_couriers = (Role.OWNER, Role.MANAGER, Role.DISPATCHER, Role.AGENT)
+    assert roles_with(Permission.AGENTS_READ) == everyone_but_couriers
+    assert roles_with(Permission.AGENT_STATE_OWN) == everyone_but_couriers  # the route admits agents only
+    assert roles_with(Permission.AGENTS_SUPERVISE) == (Role.OWNER, Role.MANAGER, Role.DISPATCHER)
+    assert roles_with(Permission.QUEUES_READ) == (Role.OWNER, Role.MANAGER, Role.DISPATCHER)
+    assert roles_with(Permission.QUEUES_MANAGE) == (Role.OWNER, Role.MANAGER)
+    assert roles_with(Permission.AGENTS_MANAGE) == (Role.OWNER, Role.MANAGER)

@@ -63,6 +63,17 @@ class Permission(StrEnum):
     TASKS_HANDLE = "tasks.handle"
     COMPLAINTS_READ = "complaints.read"
     CALENDAR_MANAGE = "calendar.manage"
+    # An agent's own state (log in, pause, log out); only users of role agent have a state, so the
+    # route answers 403 to other roles that inherit the permission.
+    AGENT_STATE_OWN = "agents.own_state"
+    # Colleagues' states: agents see them too, to know whom a call can be transferred to.
+    AGENTS_READ = "agents.read"
+    # Anyone's state log and contacts; queue configuration and the queue log.
+    AGENTS_SUPERVISE = "agents.supervise"
+    AGENTS_MANAGE = "agents.manage"
+    QUEUES_READ = "queues.read"
+    # Changing queues (strategy, timeouts, overflow, members) changes how long callers wait.
+    QUEUES_MANAGE = "queues.manage"
 
 
 _P = Permission
@@ -83,6 +94,8 @@ _AGENT = frozenset(
         _P.SMS_READ,
         _P.CALLS_HANDLE,
         _P.TASKS_HANDLE,
+        _P.AGENT_STATE_OWN,
+        _P.AGENTS_READ,
     }
 )
 _DISPATCHER = _AGENT | {
@@ -93,6 +106,8 @@ _DISPATCHER = _AGENT | {
     _P.RECORDINGS_READ,
     _P.CALLS_READ,
     _P.COMPLAINTS_READ,
+    _P.AGENTS_SUPERVISE,
+    _P.QUEUES_READ,
 }
 _MANAGER = _DISPATCHER | {
     _P.USERS_READ,
@@ -103,6 +118,8 @@ _MANAGER = _DISPATCHER | {
     _P.PROMPTS_MANAGE,
     _P.FLOWS_READ,
     _P.CALENDAR_MANAGE,
+    _P.AGENTS_MANAGE,
+    _P.QUEUES_MANAGE,
 }
 _COURIER = frozenset(
     {

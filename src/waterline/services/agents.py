@@ -15,16 +15,27 @@ from datetime import UTC, datetime
 
 from waterline.calls import queue as acd
 from waterline.calls.queuelog import AgentStateChange as AcdStateChange
-from waterline.domain.agents import AgentState, AgentStateChange, AgentStatus, check_transition
+from waterline.domain.agents import (
+    AgentContact,
+    AgentState,
+    AgentStateChange,
+    AgentStatus,
+    ContactKind,
+    check_transition,
+)
 from waterline.domain.errors import InvalidInput, NotFound, found
+from waterline.domain.phones import normalise
+from waterline.domain.users import USERNAME_PATTERN
 from waterline.services.ports import UnitOfWork
 
 __all__ = [
     "FEATURE_CODES",
+    "add_contact",
     "SELF_SERVICE_STATES",
     "apply_acd_changes",
     "apply_feature_code",
     "change_state",
+    "remove_contact",
     "set_own_state",
     "to_acd",
     "to_domain",
@@ -144,3 +155,28 @@ def apply_acd_changes(uow: UnitOfWork, changes: Iterable[AcdStateChange]) -> lis
             stored.append(change_state(uow, agent, target, reason=change.reason, by=by, now=at))
         uow.commit()
     return stored
+
+
+def add_contact(
+    uow: UnitOfWork, user_id: int, kind: ContactKind, address: str, *, priority: int = 0
+) -> AgentContact:
+    """Give agent ``user_id`` a contact: a SIP username (of a phone registered with Waterline) or a
+    mainland mobile (stored canonical). ``NotFound`` / ``InvalidInput`` / ``Conflict`` (taken)."""
+    cleaned = address.strip()
+    if kind is ContactKind.MOBILE:
+        cleaned = normalise(cleaned)
+    elif not USERNAME_PATTERN.match(cleaned):
+        raise InvalidInput("invalid_input", detail=f"SIP username {address!r}")
+    with uow:
+        found(uow.agents.status(user_id), "agent", user_id)
+        contact = uow.agents.add_contact(AgentContact(user_id, kind, cleaned, priority))
+        uow.commit()
+    return contact
+
+
+def remove_contact(uow: UnitOfWork, contact_id: int) -> None:
+    """Delete a contact; ``NotFound`` when there is none."""
+    with uow:
+        if not uow.agents.remove_contact(contact_id):
+            raise NotFound("contact", contact_id)
+        uow.commit()

@@ -130,3 +130,30 @@ def test_contacts_by_priority_and_unique(session_factory: sessionmaker[Session])
         uow.commit()
     with uow:
         assert [c.address for c in uow.agents.contacts(ids["li"])] == ["li"]
+
+
+def test_cli_users_add_makes_an_agent_whose_sip_username_is_the_name(migrated_db_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from waterline.adapters.db.engine import create_engine, create_session_factory
+    from waterline.adapters.db.users import sip_ha1
+    from waterline.cli import app
+
+    args = ["users", "add", "zhao", "--role", "agent", "--password", "password-1",
+            "--sip-password", "s3cret-9", "--db", migrated_db_url]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    engine = create_engine(migrated_db_url)
+    try:
+        factory = create_session_factory(engine)
+        with factory() as session:
+            credentials = UserRepository(session).sip_credentials("zhao")
+        assert credentials is not None
+        # the digest a phone registering as "zhao" with the SIP password must match
+        assert credentials.ha1_md5 == sip_ha1("zhao", credentials.realm, "s3cret-9")
+        uow = SqlAlchemyUnitOfWork(factory)
+        with uow:
+            agent = uow.agents.by_username("zhao")
+            assert agent is not None and agent.state is AgentState.LOGGED_OUT
+    finally:
+        engine.dispose()
