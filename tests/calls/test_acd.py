@@ -288,7 +288,7 @@ def test_available_during_wrap_up_ends_it_early() -> None:
 
 def test_every_state_change_carries_time_and_reason() -> None:
     acd = make(agents=("a",))
-    acd.handle(AgentStateRequested("a", "paused", "meal"), 0.5)  # not logged in: nothing to pause
+    acd.handle(AgentStateRequested("a", "logged_out"), 0.5)  # already: no change
     acd.handle(AgentStateRequested("a", "available"), 1.0)
     acd.handle(AgentStateRequested("a", "paused", "meal"), 2.0)
     acd.handle(AgentStateRequested("a", "available"), 3.0)
@@ -314,14 +314,47 @@ def test_a_paused_agent_is_not_rung_and_pausing_while_ringing_cancels_the_ring()
     assert [(c.previous, c.state) for c in changes] == [(AgentState.RINGING, AgentState.PAUSED)]
 
 
-def test_pause_asked_during_a_call_applies_when_it_ends() -> None:
+def test_pause_asked_during_a_call_applies_after_the_wrap_up() -> None:
     acd = make(agents=("a",), wrap_up_seconds=30.0)
     login(acd, "a")
     acd.handle(LegAnswered(rings(enter(acd, "1", 0.0))[0].leg), 1.0)
     acd.handle(AgentStateRequested("a", "paused", "meal"), 2.0)
     assert acd.agent_state("a") is AgentState.ON_CALL
     acd.handle(CallCompleted("1", "agent"), 3.0)
+    assert acd.agent_state("a") is AgentState.WRAP_UP
+    acd.handle_timer(33.0)
     assert acd.agent_state("a") is AgentState.PAUSED
+    changes = [r for r in acd.take_records() if isinstance(r, AgentStateChange)]
+    assert [(c.state, c.reason) for c in changes][-2:] == [
+        (AgentState.WRAP_UP, "wrap-up"),
+        (AgentState.PAUSED, "pause:meal"),
+    ]
+
+
+def test_logout_asked_during_a_call_applies_at_its_end_and_pause_without_wrap_up() -> None:
+    acd = make(agents=("a", "b"), strategy=Strategy.RING_ALL)
+    login(acd, "a", "b")
+    legs = {ring.agent: ring.leg for ring in rings(enter(acd, "1", 0.0))}
+    acd.handle(LegAnswered(legs["a"]), 1.0)
+    acd.handle(LegAnswered(rings(enter(acd, "2", 1.5))[0].leg), 2.0)
+    acd.handle(AgentStateRequested("a", "logged_out"), 2.0)
+    acd.handle(AgentStateRequested("b", "paused", "meal"), 2.0)
+    acd.take_records()
+    acd.handle(CallCompleted("1", "agent"), 3.0)
+    acd.handle(CallCompleted("2", "agent"), 3.0)
+    changes = [r for r in acd.take_records() if isinstance(r, AgentStateChange)]
+    assert [(c.agent, c.previous, c.state) for c in changes] == [
+        ("a", AgentState.ON_CALL, AgentState.LOGGED_OUT),
+        ("b", AgentState.ON_CALL, AgentState.AVAILABLE),
+        ("b", AgentState.AVAILABLE, AgentState.PAUSED),
+    ]
+
+
+def test_a_logged_out_agent_may_log_in_paused() -> None:
+    acd = make(agents=("a",))
+    acd.handle(AgentStateRequested("a", "paused", "training"), 1.0)
+    assert acd.agent_state("a") is AgentState.PAUSED
+    assert rung(enter(acd, "1", 2.0)) == []
 
 
 # tiers and overflow

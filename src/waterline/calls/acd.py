@@ -291,7 +291,10 @@ class Acd:
         for agent in self._agents.values():
             if agent.wrap_until is not None and agent.wrap_until <= now:
                 agent.wrap_until = None
-                self._set_state(agent, AgentState.AVAILABLE, "wrap-up-done", now)
+                if agent.pending is not None:
+                    self._apply_pending(agent, now)
+                else:
+                    self._set_state(agent, AgentState.AVAILABLE, "wrap-up-done", now)
         for call in list(self._calls.values()):
             if call.phase is _Phase.WAITING and not call.callback:
                 self._waiting_timers(call, now, out)
@@ -448,7 +451,9 @@ class Acd:
             self._set_state(agent, AgentState.AVAILABLE, event.reason or reason, now)
             return
         if agent.state is AgentState.LOGGED_OUT:
-            return  # pausing needs a login first; logging out again changes nothing
+            if wanted is AgentState.LOGGED_OUT:
+                return
+            agent.idle_since = now  # a login straight into a pause
         label = "pause" if wanted is AgentState.PAUSED else "logout"
         reason = f"{label}:{event.reason}" if event.reason else label
         if agent.state is AgentState.ON_CALL:
@@ -478,15 +483,22 @@ class Acd:
         call_id = agent.call or ""
         agent.call = None
         agent.idle_since = now
-        if agent.pending is not None:
-            state, why = agent.pending
-            agent.pending = None
-            self._set_state(agent, state, why, now, call_id)
+        # on_call -> paused is not a transition of the agent state table (domain.agents): a pause
+        # asked during the call comes after the wrap-up (or after a moment of available)
+        if agent.pending is not None and agent.pending[0] is AgentState.LOGGED_OUT:
+            self._apply_pending(agent, now, call_id)
         elif wrap_up > 0:
             agent.wrap_until = now + wrap_up
             self._set_state(agent, AgentState.WRAP_UP, reason, now, call_id)
         else:
             self._set_state(agent, AgentState.AVAILABLE, reason, now, call_id)
+            self._apply_pending(agent, now, call_id)
+
+    def _apply_pending(self, agent: _Agent, now: float, call_id: str = "") -> None:
+        if agent.pending is not None:
+            state, why = agent.pending
+            agent.pending = None
+            self._set_state(agent, state, why, now, call_id)
 
     # rings
 
@@ -575,9 +587,7 @@ class Acd:
             agent.offer_call = None
             if agent.state is AgentState.RINGING:
                 if agent.pending is not None:
-                    state, why = agent.pending
-                    agent.pending = None
-                    self._set_state(agent, state, why, now, call.id)
+                    self._apply_pending(agent, now, call.id)
                 else:
                     self._set_state(agent, AgentState.AVAILABLE, reason, now, call.id)
 
