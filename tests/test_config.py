@@ -121,3 +121,23 @@ def test_media_public_address_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("WATERLINE_MEDIA__PUBLIC_ADDRESS", bad)
         with pytest.raises(ValidationError):
             Settings()
+
+
+def test_trunk_and_transfer_allow_list_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATERLINE_SIP__TRUNK", "10.0.0.9")
+    monkeypatch.setenv("WATERLINE_SIP__TRUNK_USERNAME", "hotline")
+    monkeypatch.setenv("WATERLINE_SIP__TRUNK_PASSWORD", "s3cret")
+    monkeypatch.setenv("WATERLINE_SIP__TRUNK_FROM", "caller")
+    monkeypatch.setenv("WATERLINE_SIP__TRANSFER_ALLOW", "13800000000, 029-8888-0000,")
+    sip = Settings().sip
+    assert sip.trunk == ("10.0.0.9", 5060)
+    assert sip.trunk_username == "hotline"
+    assert sip.trunk_password is not None and sip.trunk_password.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(sip)
+    assert sip.trunk_from == "caller"
+    assert sip.allowed_numbers == ("13800000000", "029-8888-0000")
+
+
+def test_no_trunk_by_default() -> None:
+    sip = Settings().sip
+    assert sip.trunk is None and sip.allowed_numbers == () and sip.trunk_from == "did"

@@ -14,7 +14,7 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -105,16 +105,32 @@ class SipSettings(BaseModel):
     t1: float = Field(default=0.5, gt=0)
     t2: float = Field(default=4.0, gt=0)
     t4: float = Field(default=5.0, gt=0)
+    # Outgoing calls to numbers (a flow's transfer or queue fallback) go through this carrier.
+    trunk: tuple[str, int] | None = None
+    trunk_username: str | None = None
+    trunk_password: SecretStr | None = None
+    trunk_from: Literal["did", "caller"] = "did"
+    """Whose number the carrier sees as From: the hotline's DID or the caller's."""
+    transfer_allow: str = ""
+    """Numbers a transfer may dial besides the flow's own (on-duty mobiles, station phones), comma
+    separated: the toll-fraud guard refuses every other number (see :attr:`allowed_numbers`)."""
 
     @model_validator(mode="before")
     @classmethod
     def _from_text(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = {"listen": value}
-        if isinstance(value, dict) and isinstance(value.get("listen"), str):
-            text = value["listen"].strip()
-            value = {**value, "listen": parse_host_port(text, default_port=5060) if text else None}
+        if isinstance(value, dict):
+            for key in ("listen", "trunk"):
+                if isinstance(value.get(key), str):
+                    text = value[key].strip()
+                    value = {**value, key: parse_host_port(text, default_port=5060) if text else None}
         return value
+
+    @property
+    def allowed_numbers(self) -> tuple[str, ...]:
+        """:attr:`transfer_allow` as a list."""
+        return tuple(n.strip() for n in self.transfer_allow.split(",") if n.strip())
 
     @property
     def host(self) -> str | None:
