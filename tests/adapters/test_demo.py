@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from fakes import FakeStore
 from waterline.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from waterline.adapters.db.users import UserRepository
-from waterline.adapters.demo import DEMO_HOTLINE, DemoSummary, generate, load_demo_data
+from waterline.adapters.demo import (
+    DEMO_HOTLINE,
+    DemoSummary,
+    call_centre,
+    demo_agent_logins,
+    generate,
+    load_demo_data,
+)
+from waterline.calls.queue import OverflowQueue
 from waterline.domain import buckets, phones, tickets
 from waterline.domain.orders import OPEN_STATES, WITH_COURIER, OrderState, can_transition, parse_order_number
 from waterline.domain.outbox import OutboxState
@@ -208,3 +216,39 @@ def test_the_hotline_answers_with_the_shipped_default_flow(demo: tuple[FakeStore
     # a second load (the store is not empty) changes no flow
     generate(store.uow, now=NOW, customers=40, days=4)
     assert len(store.data.flow_versions) == len(store.data.flows)
+
+
+def test_call_centre_on_fakes_gives_every_station_an_orders_queue() -> None:
+    store = FakeStore()
+    generate(store.uow, now=NOW, customers=5, days=1)
+    with store.uow() as uow:
+        stations = len(uow.stations.all())
+    for username, display_name, _mobile in demo_agent_logins(stations):
+        store.add_agent(username, display_name)
+    assert call_centre(store.uow, now=NOW) == stations
+    assert call_centre(store.uow, now=NOW) == 0  # idempotent
+    with store.uow() as uow:
+        queues = uow.queues.all()
+        assert len(queues) == stations and {q.purpose.value for q in queues} == {"orders"}
+        first = queues[0]
+        assert [(m.agent, m.tier) for m in first.members] == [("kefu01", 0), ("kefu02", 1)]
+        assert first.config.overflow[0] == OverflowQueue("orders-02")
+        kefu01 = uow.agents.by_username("kefu01")
+        assert kefu01 is not None
+        assert [c.kind.value for c in uow.agents.contacts(kefu01.user_id)] == ["sip", "mobile"]
+
+
+def test_load_demo_data_creates_station_agents_and_queues(session_factory: sessionmaker[Session]) -> None:
+    with session_factory() as session:
+        UserRepository(session).add("agent", Role.AGENT, "agent123", now=NOW, sip_password="agent123")
+        session.commit()
+    load_demo_data(session_factory, now=NOW, customers=5, days=1)
+    uow = SqlAlchemyUnitOfWork(session_factory)
+    with uow:
+        queues = uow.queues.all()
+        assert len(queues) == len(uow.stations.all())
+        assert ("agent", 0) in [(m.agent, m.tier) for m in queues[0].members]
+        agents = [a.username for a in uow.agents.statuses()]
+        assert agents[0] == "agent" and "kefu01" in agents
+    with session_factory() as session:
+        assert UserRepository(session).sip_credentials("kefu01") is not None

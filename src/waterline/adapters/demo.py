@@ -18,6 +18,8 @@ from typing import Any
 import phonenumbers
 from phonenumbers import geocoder
 
+from waterline.calls import queue as acd
+from waterline.domain.agents import AgentContact, ContactKind, QueuePurpose
 from waterline.domain.commands import (
     AddressInput,
     CancelOrder,
@@ -36,15 +38,22 @@ from waterline.domain.orders import SHANGHAI, Channel, ItemRequest, Order, Order
 from waterline.domain.products import Product, ProductKind
 from waterline.domain.regions import find_district
 from waterline.domain.stations import Courier, Station, daily_hours
+from waterline.domain.users import Role
 from waterline.services.bus import MessageBus
 from waterline.services.callflows import seed_shipped_flows
 from waterline.services.context import Dependencies, ServiceSettings
-from waterline.services.ports import UnitOfWork
+from waterline.services.ports import QueueDefinition, UnitOfWork
 
 DEMO_SEED = 20_261_125
 DEMO_HOTLINE = "400-636-0888"
 DEMO_BY = "demo"
 DEMO_COURIER_LOGIN = "courier"
+DEMO_AGENT_LOGIN = "agent"
+DEMO_AGENT_PASSWORD = "agent123"  # login and SIP password of the station agents kefu01, kefu02...
+DEMO_AGENT_NAMES = (
+    "王丽", "陈静", "杨敏", "黄婷", "周娟", "吴霞", "徐燕", "孙莉", "胡蓉", "朱琳", "高洁", "林芳"
+)
+DEMO_TIER1_AFTER = 20.0  # seconds before the next station's agents are rung too
 DEPOSIT_PER_BUCKET_FEN = 5_000
 
 
@@ -825,14 +834,84 @@ def load_demo_data(
 
     with session_factory() as session:
         login = UserRepository(session).get_by_username(DEMO_COURIER_LOGIN)
-    return generate(
-        _sql_uow_factory(session_factory),
-        now=now or datetime.now(UTC),
+    at = now or datetime.now(UTC)
+    uow_factory = _sql_uow_factory(session_factory)
+    summary = generate(
+        uow_factory,
+        now=at,
         seed=seed,
         customers=customers,
         days=days,
         courier_user_id=login.id if login is not None else None,
     )
+    if not summary.skipped:
+        _add_demo_agents(session_factory, len(STATIONS), at)
+        call_centre(uow_factory, now=at)
+    return summary
+
+
+def demo_agent_logins(stations: int) -> list[tuple[str, str, str]]:
+    """(username, display name, mobile) of one demo agent per station, in station order."""
+    return [
+        (f"kefu{i + 1:02d}", f"{DEMO_AGENT_NAMES[i % len(DEMO_AGENT_NAMES)]}（客服）", f"1380291{i:04d}")
+        for i in range(stations)
+    ]
+
+
+def call_centre(uow_factory: Callable[[], UnitOfWork], *, now: datetime) -> int:
+    """Contacts and one orders queue per station for the demo agents (who must exist already).
+
+    Each station's queue rings its own agent first (plus the demo ``agent`` login at the first
+    station), the next station's agent after ``DEMO_TIER1_AFTER`` seconds, then overflows to the next
+    station's queue and finally to voicemail. Returns the number of queues created; does nothing when
+    queues exist already.
+    """
+    with uow_factory() as uow:
+        if uow.queues.all():
+            return 0
+        stations = sorted(uow.stations.all(), key=lambda st: st.id or 0)
+        logins = demo_agent_logins(len(stations))
+        names = [f"orders-{index + 1:02d}" for index in range(len(stations))]
+        for (username, _name, mobile) in logins:
+            agent = uow.agents.by_username(username)
+            if agent is None:
+                continue
+            uow.agents.add_contact(AgentContact(agent.user_id, ContactKind.SIP, username, priority=0))
+            uow.agents.add_contact(AgentContact(agent.user_id, ContactKind.MOBILE, mobile, priority=1))
+        for index, station in enumerate(stations):
+            assert station.id is not None
+            neighbour = (index + 1) % len(stations)
+            members = [acd.QueueMember(logins[index][0], 0)]
+            if neighbour != index:
+                members.append(acd.QueueMember(logins[neighbour][0], 1))
+            if index == 0 and uow.agents.by_username(DEMO_AGENT_LOGIN) is not None:
+                members.append(acd.QueueMember(DEMO_AGENT_LOGIN, 0))
+            known = [m for m in members if uow.agents.by_username(m.agent) is not None]
+            overflow = (
+                (acd.OverflowQueue(names[neighbour]), acd.OverflowVoicemail()) if neighbour != index
+                else (acd.OverflowVoicemail(),)
+            )
+            config = acd.QueueConfig(
+                name=names[index], tiers=(acd.Tier(1, DEMO_TIER1_AFTER),), overflow=overflow,
+                callback_after=60.0,
+            )
+            stored = uow.queues.add(QueueDefinition(station.id, QueuePurpose.ORDERS, config, now))
+            assert stored.id is not None
+            uow.queues.set_members(stored.id, known)
+        uow.commit()
+    return len(stations)
+
+
+def _add_demo_agents(session_factory: Any, stations: int, now: datetime) -> None:
+    from waterline.adapters.db.users import UserRepository
+
+    with session_factory() as session:
+        repo = UserRepository(session)
+        for username, display_name, _mobile in demo_agent_logins(stations):
+            if repo.get_by_username(username) is None:
+                repo.add(username, Role.AGENT, DEMO_AGENT_PASSWORD, now=now, display_name=display_name,
+                         sip_password=DEMO_AGENT_PASSWORD)
+        session.commit()
 
 
 def _sql_uow_factory(session_factory: Any) -> Callable[[], UnitOfWork]:
