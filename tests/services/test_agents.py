@@ -102,3 +102,24 @@ def test_acd_changes_stored_and_echoes_skipped(store: FakeStore) -> None:
     with store.uow() as uow:
         status = uow.agents.status(li)
         assert status is not None and status.state is AgentState.ON_CALL
+
+
+def test_acd_facts_are_stored_even_where_a_request_would_be_refused(store: FakeStore) -> None:
+    wu = store.add_agent("wu")
+    # the store missed his login (say, the engine restarted): the engine's word wins
+    fact = AcdChange(T0.timestamp(), "wu", acd.AgentState.AVAILABLE, acd.AgentState.ON_CALL, "x" * 300, "c9")
+    (stored,) = apply_acd_changes(store.uow(), [fact])
+    assert (stored.from_state, stored.to_state) == (AgentState.LOGGED_OUT, AgentState.ON_CALL)
+    assert len(stored.reason) == 100
+    with store.uow() as uow:
+        assert [c.by for c in uow.agents.log(wu)] == ["acd:c9"]
+
+
+def test_requests_from_the_wrong_state_are_refused(store: FakeStore) -> None:
+    store.add_agent("li")
+    apply_acd_changes(store.uow(), [
+        AcdChange(T0.timestamp(), "li", acd.AgentState.AVAILABLE, acd.AgentState.ON_CALL, "answered", "c1")
+    ])
+    with pytest.raises(IllegalTransition):  # no pause in the middle of a call
+        apply_feature_code(store.uow(), "li", "*23", T0)
+    assert apply_feature_code(store.uow(), "li", "*22", T0).to_state is AgentState.LOGGED_OUT

@@ -5,10 +5,11 @@ with the same values; ``domain`` may import nothing but itself, so the persisted
 module's enum and the service layer converts by value (``tests/services/test_agents.py`` checks both
 enums list the same values, so they cannot drift apart).
 
-Who may move an agent where is one table (:data:`TRANSITIONS`): the agent himself (API, feature
-codes) moves between logged out, available and paused; the call engine moves him through ringing,
-on call and wrap-up. Logging out is allowed from anywhere (a phone unplugged mid-call still ends
-the shift).
+What an agent may ask for is one table (:data:`TRANSITIONS`): from the API or a feature code he
+moves between logged out, available and paused (a pause from available or wrap-up only; logging out
+from anywhere: a phone unplugged mid-call still ends the shift). Ringing, on call and wrap-up are
+facts the call engine reports; they are stored as reported (see ``services.agents``), because the
+engine, not this table, knows where a call is.
 """
 
 from __future__ import annotations
@@ -63,23 +64,22 @@ class QueuePurpose(StrEnum):
 
 _S = AgentState
 
-# from -> the states one may go to from there
+# from -> the states an agent may ask for from there
 TRANSITIONS: Mapping[AgentState, frozenset[AgentState]] = {
-    _S.LOGGED_OUT: frozenset({_S.AVAILABLE, _S.PAUSED}),
-    # ON_CALL straight from AVAILABLE: a direct call the agent placed or took outside the ACD
-    _S.AVAILABLE: frozenset({_S.PAUSED, _S.RINGING, _S.ON_CALL, _S.LOGGED_OUT}),
-    _S.RINGING: frozenset({_S.AVAILABLE, _S.ON_CALL, _S.PAUSED, _S.LOGGED_OUT}),
-    _S.ON_CALL: frozenset({_S.WRAP_UP, _S.AVAILABLE, _S.LOGGED_OUT}),
+    _S.LOGGED_OUT: frozenset({_S.AVAILABLE}),
+    _S.AVAILABLE: frozenset({_S.PAUSED, _S.LOGGED_OUT}),
+    # ending wrap-up early is the agent's call; so is a pause right after a call
     _S.WRAP_UP: frozenset({_S.AVAILABLE, _S.PAUSED, _S.LOGGED_OUT}),
     # PAUSED -> PAUSED changes the reason (from "meal" to "training")
     _S.PAUSED: frozenset({_S.AVAILABLE, _S.PAUSED, _S.LOGGED_OUT}),
+    _S.RINGING: frozenset({_S.LOGGED_OUT}),
+    _S.ON_CALL: frozenset({_S.LOGGED_OUT}),
 }
-"""Allowed changes. RINGING -> PAUSED: an agent who lets a call ring out is paused by the ACD
-(Asterisk's autopause), so the next caller is not sent to an empty desk."""
+"""Changes an agent may ask for (API, feature codes)."""
 
 
 def check_transition(current: AgentState, target: AgentState, reason: str) -> str:
-    """The cleaned reason when ``current -> target`` is allowed; else ``IllegalTransition``.
+    """The cleaned reason when an agent may ask for ``current -> target``; else ``IllegalTransition``.
 
     A pause needs a reason (meal, training, after-call work...): supervisors read it in the state
     log and reports count pause time by reason, so an unexplained pause is refused

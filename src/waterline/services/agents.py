@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from waterline.calls import queue as acd
 from waterline.calls.queuelog import AgentStateChange as AcdStateChange
 from waterline.domain.agents import (
+    MAX_REASON_LENGTH,
     AgentContact,
     AgentState,
     AgentStateChange,
@@ -76,7 +77,7 @@ def to_domain(state: acd.AgentState) -> AgentState:
 def change_state(
     uow: UnitOfWork, agent: AgentStatus, target: AgentState, *, reason: str, by: str, now: datetime
 ) -> AgentStateChange:
-    """Move ``agent`` (as loaded in this unit of work) to ``target`` and log it; no commit.
+    """Move ``agent`` (as loaded in this unit of work) to ``target`` at his request and log it; no commit.
 
     ``IllegalTransition`` / ``InvalidInput`` from the state table, ``Conflict`` when a concurrent
     change moved the agent first.
@@ -139,9 +140,11 @@ def apply_feature_code(uow: UnitOfWork, sip_username: str, code: str, now: datet
 def apply_acd_changes(uow: UnitOfWork, changes: Iterable[AcdStateChange]) -> list[AgentStateChange]:
     """Store the state changes the ACD engine reports (ring, answered, wrap-up...), in one transaction.
 
-    A change whose target the store holds already is skipped: the engine echoes changes it was fed
-    (an agent's own login), and those were logged when they were made. Agents the store does not know
-    (removed while a call rang) are skipped too: the engine's record is all that is left of them.
+    These are facts, not requests: they are stored from whatever state the store holds, without the
+    request table (refusing one would leave the store disagreeing with the calls, and lose the
+    whole batch). A change whose target the store holds already is skipped: the engine echoes changes
+    it was fed (an agent's own login), and those were logged when they were made. Agents the store
+    does not know (removed while a call rang) are skipped too.
     """
     stored: list[AgentStateChange] = []
     with uow:
@@ -152,7 +155,9 @@ def apply_acd_changes(uow: UnitOfWork, changes: Iterable[AcdStateChange]) -> lis
                 continue
             at = datetime.fromtimestamp(change.at, UTC)
             by = f"acd:{change.call_id}" if change.call_id else "acd"
-            stored.append(change_state(uow, agent, target, reason=change.reason, by=by, now=at))
+            reason = change.reason.strip()[:MAX_REASON_LENGTH]
+            fact = AgentStateChange(agent.user_id, at, agent.state, target, reason=reason, by=by[:64])
+            stored.append(uow.agents.change_state(fact))
         uow.commit()
     return stored
 
