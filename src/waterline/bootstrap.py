@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from waterline.adapters.calendar import ChineseWorkCalendar
+from waterline.adapters.calendar import ChineseWorkCalendar, StoreCalendars
 from waterline.adapters.db.engine import create_engine, create_session_factory
 from waterline.adapters.db.migrations import upgrade
 from waterline.adapters.db.orm import start_mappers
@@ -358,7 +358,8 @@ def service_settings(settings: Settings) -> ServiceSettings:
 
 def build_bus(store: Store, settings: Settings, clock: Clock) -> MessageBus:
     """The message bus on ``store``."""
-    return MessageBus(uow_factory(store), Dependencies(clock=clock, settings=service_settings(settings)))
+    deps = Dependencies(clock=clock, settings=service_settings(settings), calendar=StoreCalendars())
+    return MessageBus(uow_factory(store), deps)
 
 
 def sms_sender(settings: Settings) -> SmsSender:

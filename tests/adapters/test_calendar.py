@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
-from waterline.adapters.calendar import ChineseWorkCalendar
+from fakes import FakeStore
+from waterline.adapters.calendar import ChineseWorkCalendar, StoreCalendars
 from waterline.domain.hours import DaySource
+from waterline.domain.overrides import HolidayOverride
 
 
 def test_a_makeup_saturday_is_a_workday() -> None:
@@ -61,3 +63,20 @@ def test_unknown_year_falls_back_to_weekdays() -> None:
     monday, sunday = calendar.day(date(2031, 6, 2)), calendar.day(date(2031, 6, 1))
     assert monday.workday and monday.source is DaySource.WEEKDAYS
     assert not sunday.workday and not sunday.holiday
+
+
+def test_store_calendars_read_the_override_rows_and_refresh_them_after_the_ttl() -> None:
+    store = FakeStore()
+    now = [0.0]
+    calendars = StoreCalendars(ttl=60.0, clock=lambda: now[0])
+    # 2026-11-25 is an ordinary Wednesday; the business declares it a day off
+    with store.uow() as uow:
+        assert calendars(uow).day(date(2026, 11, 25)).workday
+        uow.holidays.replace_all([HolidayOverride(date(2026, 11, 25), False, "停水检修", datetime.now(UTC))])
+        uow.commit()
+    with store.uow() as uow:
+        now[0] = 59.0  # still the cached calendar: no query per order
+        assert calendars(uow).day(date(2026, 11, 25)).workday
+        now[0] = 60.0
+        day = calendars(uow).day(date(2026, 11, 25))
+    assert not day.workday and day.source is DaySource.OVERRIDE

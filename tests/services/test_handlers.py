@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import date, time, timedelta
 
 import pytest
 
@@ -26,8 +26,10 @@ from waterline.domain.events import (
     OrderPlaced,
     OrderStateChanged,
 )
+from waterline.domain.hours import HOLIDAY_WEEKDAY, DayInfo, DaySource, weekday_rule
 from waterline.domain.orders import SHANGHAI, Channel, ItemRequest, Order, OrderState
 from waterline.domain.outbox import sms_segments
+from waterline.domain.stations import OpeningHours
 from waterline.services.bus import MessageBus
 from waterline.services.context import Dependencies, ServiceSettings
 
@@ -283,3 +285,34 @@ def test_bucket_deposit_and_refund(bus: MessageBus, store: FakeStore) -> None:
     with pytest.raises(InvalidInput):
         bus.handle(RefundBucketDeposit(cid, 5, 3000))
     assert len(store.data.bucket_entries) == 2
+
+
+class _HolidayToday:
+    """A working calendar in which the fake clock's day (2026-11-25) is a public holiday."""
+
+    def day(self, day: date) -> DayInfo:
+        if day == date(2026, 11, 25):
+            return DayInfo(day, workday=False, holiday=True, source=DaySource.OVERRIDE)
+        return weekday_rule(day)
+
+
+def test_dispatch_follows_the_working_calendar_when_one_is_given(
+    store: FakeStore, world: World, clock: FakeClock
+) -> None:
+    # 雁塔 opens daily 07-21 but only 14-18 on public holidays; at 10:00 on a holiday it is closed
+    yanta = store.data.stations[world.yanta]
+    yanta.hours = [*yanta.hours, OpeningHours(HOLIDAY_WEEKDAY, time(14, 0), time(18, 0))]
+    weekly = MessageBus(store.uow, Dependencies(clock=clock))
+    asked: list[object] = []
+
+    def calendar(uow: object) -> _HolidayToday:
+        asked.append(uow)
+        return _HolidayToday()
+
+    aware = MessageBus(store.uow, Dependencies(clock=clock, calendar=calendar))
+    customer = _customer(weekly)
+    assert _place(weekly, customer, world.water, 1).station_id == world.yanta  # weekly hours only
+    order = _place(aware, customer, world.water, 1)
+    assert asked and order.station_id != world.yanta and order.station_id == world.weiyang
+    clock.current = clock.current.replace(hour=7)  # 15:00 in Xi'an: holiday hours open 雁塔 again
+    assert _place(aware, customer, world.water, 1).station_id == world.yanta

@@ -8,12 +8,15 @@ knows fall back to Monday-Friday.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from datetime import date
 
 import chinese_calendar
 
 from waterline.domain.hours import DayInfo, DaySource, weekday_rule
+from waterline.services.ports import UnitOfWork
 
 
 class ChineseWorkCalendar:
@@ -79,3 +82,29 @@ class ChineseWorkCalendar:
         except NotImplementedError:
             return None
         return name if isinstance(name, str) else None
+
+
+class StoreCalendars:
+    """The calendar under the store's current override rows, for the message bus's handlers.
+
+    Called with the handler's unit of work; the rows are re-read at most every ``ttl`` seconds
+    (``clock`` is monotonic seconds), so an order placement does not pay a query for a table that
+    changes a few times a year, and an edited override is followed within ``ttl``.
+    """
+
+    def __init__(self, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._calendar: ChineseWorkCalendar | None = None
+        self._expires = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, uow: UnitOfWork) -> ChineseWorkCalendar:
+        """The calendar; ``uow`` must be open (the handler's own)."""
+        now = self._clock()
+        with self._lock:
+            if self._calendar is None or now >= self._expires:
+                rows = uow.holidays.all()
+                self._calendar = ChineseWorkCalendar({row.day: row.is_workday for row in rows})
+                self._expires = now + self.ttl
+            return self._calendar

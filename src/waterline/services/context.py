@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from waterline.domain.dispatch import DispatchParams
+from waterline.domain.hours import WorkCalendar
 from waterline.domain.outbox import RetryPolicy
 from waterline.services.ports import Clock, UnitOfWork
 
@@ -29,6 +30,9 @@ class Dependencies:
 
     clock: Clock
     settings: ServiceSettings = field(default_factory=ServiceSettings)
+    calendar: Callable[[UnitOfWork], WorkCalendar] | None = None
+    """The working calendar (public holidays, 调休 workdays, the store's override rows, read through the
+    handler's unit of work) that dispatch checks opening hours against; None: weekly hours only."""
 
 
 CommandHandler = Callable[[Any, UnitOfWork, Dependencies], Any]

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from waterline.domain import dispatch as policy
-from waterline.domain import phones
+from waterline.domain import hours, phones
 from waterline.domain.buckets import BucketEntry
 from waterline.domain.catalogue import message
 from waterline.domain.commands import (
@@ -283,7 +283,15 @@ def _decide(
         (station_key,) = _ids(station.id)
         return _Assignment(station_key, courier, now + timedelta(minutes=minutes), "manual", now)
     stations = [_station(uow, station_id)] if station_id is not None else uow.stations.all()
-    choice = policy.choose_station(address, stations, now)
+    is_open = None
+    if deps.calendar is not None:
+        # the same holiday-aware hours the IVR tells the caller (a 调休 Saturday opens like a workday)
+        calendar = deps.calendar(uow)
+
+        def is_open(station: Station) -> bool:
+            return hours.is_open(station, now, calendar)
+
+    choice = policy.choose_station(address, stations, now, is_open)
     # Only the chosen station's couriers can take the order: load those, not every courier.
     couriers = uow.couriers.all(station_id=choice.station.id)
     # The list is read without locks, so a concurrent placement may have filled the chosen courier
