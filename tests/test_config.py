@@ -141,3 +141,11 @@ def test_trunk_and_transfer_allow_list_from_env(monkeypatch: pytest.MonkeyPatch)
 def test_no_trunk_by_default() -> None:
     sip = Settings().sip
     assert sip.trunk is None and sip.allowed_numbers == () and sip.trunk_from == "did"
+
+
+def test_sip_flag_keeps_the_trunk_of_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATERLINE_SIP__TRUNK", "10.0.0.9:5080")
+    monkeypatch.setenv("WATERLINE_SIP__REALM", "shaanxi")
+    sip = load_settings(sip="127.0.0.1:5070").sip
+    assert sip.listen == ("127.0.0.1", 5070)
+    assert (sip.trunk, sip.realm) == (("10.0.0.9", 5080), "shaanxi")

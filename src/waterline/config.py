@@ -267,6 +267,13 @@ def load_settings(**overrides: Any) -> Settings:
     Overrides whose value is None are ignored, so an absent CLI flag leaves the env var in charge.
     """
     given = {key: value for key, value in overrides.items() if value is not None}
+    sip = given.get("sip")
+    if isinstance(sip, str):
+        # a --sip flag sets the listen address only: the environment's trunk, realm and timers stay
+        base = Settings(**{key: value for key, value in given.items() if key != "sip"})
+        text = sip.strip()
+        listen = parse_host_port(text, default_port=5060) if text else None
+        return base.model_copy(update={"sip": base.sip.model_copy(update={"listen": listen})})
     return Settings(**given)
 
 

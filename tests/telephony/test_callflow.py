@@ -365,6 +365,70 @@ def test_a_transfer_is_reported_failed_and_the_flow_goes_on(tmp_path: Path) -> N
     assert world.speaker.spoken == ["坐席忙"]
 
 
+class FakeTransfers:
+    """The engine's transfers as the flow host sees them: records what is asked, ``accept`` decides."""
+
+    def __init__(self, accept: bool = True) -> None:
+        self.accept = accept
+        self.started: list[dict[str, object]] = []
+        self.stopped: list[str] = []
+        self.done: Callable[[bool, float], None] | None = None
+
+    def start(self, caller_leg: str, target: str, *, caller_number: str, did: str,
+              flow_allowed: frozenset[str], recorder: object, done: Callable[[bool, float], None]) -> bool:
+        self.started.append({"leg": caller_leg, "target": target, "caller": caller_number, "did": did,
+                             "allowed": flow_allowed, "recorded": recorder is not None})
+        self.done = done
+        return self.accept
+
+    def stop(self, caller_leg: str) -> None:
+        self.stopped.append(caller_leg)
+
+
+def test_a_transfer_bridges_and_the_call_ends_transferred_with_its_talk_time(tmp_path: Path) -> None:
+    world = _world(tmp_path)
+    transfers = FakeTransfers()
+    world.host.transfers = transfers
+    leg = world.call()
+    world.host.digit(leg, "0")
+    world.loop.run()
+    [asked] = transfers.started
+    assert asked == {"leg": leg, "target": "13800000000", "caller": "13991234567", "did": "4006360888",
+                     "allowed": frozenset({"13800000000"}), "recorded": True}
+    assert world.leg.feed is None  # the menu prompt stopped: the bridge speaks now
+    assert transfers.done is not None
+    transfers.done(True, 12.5)  # the other side hung up after talking
+    world.loop.run()
+    assert world.hangups == [leg]  # the transfer node has no next: the flow ends the call
+    summary = _end(world, leg)
+    assert summary.outcome == "transferred"
+    assert summary.talk_seconds == 12.5
+    assert transfers.stopped == []  # the other leg was over already
+
+
+def test_a_refused_transfer_takes_the_failure_branch(tmp_path: Path) -> None:
+    world = _world(tmp_path)
+    transfers = FakeTransfers(accept=False)
+    world.host.transfers = transfers
+    leg = world.call()
+    world.host.digit(leg, "0")
+    world.loop.run()
+    assert world.speaker.spoken == ["坐席忙"]
+
+
+def test_the_caller_hanging_up_during_a_transfer_ends_the_other_leg(tmp_path: Path) -> None:
+    world = _world(tmp_path)
+    transfers = FakeTransfers()
+    world.host.transfers = transfers
+    leg = world.call()
+    world.host.digit(leg, "0")
+    world.loop.run()
+    summary = _end(world, leg)
+    assert transfers.stopped == [leg]
+    assert summary.outcome == "transferred"
+    assert summary.hangup_side == "caller"
+
+
 def test_a_failed_request_takes_the_error_branch(tmp_path: Path) -> None:
     world = _world(tmp_path, answers={})  # identify fails
     leg = world.call()

@@ -137,6 +137,13 @@ class Registrar:
         live = [b for b in self._table.get(aor, []) if b.expires_at > now]
         return sorted(live, key=lambda b: -b.q)
 
+    def lookup_user(self, user: str, now: float) -> list[Binding]:
+        """Live bindings of every address of record whose user part is ``user`` (an agent's SIP
+        username, whatever host its phone registered against), highest q first."""
+        live = [b for aor, bindings in self._table.items() if aor.partition(":")[2].partition("@")[0] == user
+                for b in bindings if b.expires_at > now]
+        return sorted(live, key=lambda b: -b.q)
+
     def expire(self, now: float) -> list[str]:
         """Drop lapsed bindings and persist the change; return the addresses of record that changed."""
         changed: list[str] = []

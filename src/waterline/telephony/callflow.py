@@ -48,6 +48,7 @@ from waterline.telephony.prompt import (
 )
 from waterline.telephony.recording import CallRecorder, RecordingIndex
 from waterline.telephony.services import CallerTrack, Leg
+from waterline.telephony.transfer import flow_numbers
 
 __all__ = [
     "BEEP",
@@ -160,6 +161,17 @@ class CallSummary:
     recording: str | None = None  # path of the call's stereo WAV, relative to the data dir
     order_id: int | None = None
     voicemail_ids: tuple[int, ...] = ()
+    talk_seconds: float = 0.0  # bridged to an agent or an outside number
+
+
+class Transferer(Protocol):
+    """Sets up a flow's transfer: an outgoing leg bridged to the caller (see ``telephony.bridge``)."""
+
+    def start(self, caller_leg: str, target: str, *, caller_number: str, did: str,
+              flow_allowed: frozenset[str], recorder: CallRecorder | None,
+              done: Callable[[bool, float], None]) -> bool: ...
+
+    def stop(self, caller_leg: str) -> None: ...
 
 
 class CallRecords(Protocol):
@@ -322,6 +334,8 @@ class FlowCall:
         self.voicemail_ids: list[int] = []
         self.plays = 0
         self.last_prompt_s: float | None = None
+        self.transferring = False
+        self.talk_seconds = 0.0
 
     # -- input -------------------------------------------------------------------------------------------
 
@@ -358,6 +372,9 @@ class FlowCall:
         self.ended = True
         self.ended_at = self.host.wallclock()
         self.hung_up = True  # the leg is gone: nothing to send a BYE to
+        if self.transferring and self.host.transfers is not None:
+            self.transferring = False
+            self.host.transfers.stop(self.leg)  # the caller left: the other leg goes too
         if not self.run.finished:
             self._execute(self.run.handle(fe.CallerHungUp(), self.ended_at))
         self._cancel_timer()
@@ -409,7 +426,7 @@ class FlowCall:
             hangup_cause=_text(run.hangup_cause) if run.finished else None,
             path=tuple(_step(step) for step in run.path), digits="".join(run.digits),
             variables=dict(run.variables), recording=self.recording, order_id=run.order_id,
-            voicemail_ids=tuple(self.voicemail_ids),
+            voicemail_ids=tuple(self.voicemail_ids), talk_seconds=round(self.talk_seconds, 3),
         )
 
     # -- flow plumbing -------------------------------------------------------------------------------------
@@ -437,10 +454,7 @@ class FlowCall:
             elif isinstance(action, act.Hangup):
                 self._hangup()
             elif isinstance(action, act.Transfer):
-                # No outgoing leg yet (the ACD issue brings agent legs): say so, and let the flow
-                # take its failure branch rather than leave the caller in silence.
-                _log.warning("call %s: transfer to %s not available yet", self.call_id, action.target)
-                self._later(fe.TransferEnded(action.token, False))
+                self._transfer(action)
             # Answer: the switch answered already (FlowHost.prepare saw it first)
         if self.run.finished and not self.hung_up:
             self._hangup()
@@ -656,6 +670,32 @@ class FlowCall:
 
         host.worker.submit(store, stored)
 
+    def _transfer(self, action: act.Transfer) -> None:
+        transfers = self.host.transfers
+        if transfers is None or self.session is None or self.ended:
+            # no outgoing legs in this engine (unit tests, SIP off): the flow takes its failure branch
+            # rather than leave the caller in silence
+            _log.warning("call %s: transfer to %s not available", self.call_id, action.target)
+            self._later(fe.TransferEnded(action.token, False))
+            return
+        self._stop_playback()
+        self._pad_recording()  # the bridge's tap continues the recording from here
+        token = action.token
+
+        def done(ok: bool, talk: float) -> None:
+            self.transferring = False
+            self.talk_seconds += talk
+            # from inside the endpoint's event handling: the flow goes on on the next loop pass
+            self._later(fe.TransferEnded(token, ok))
+
+        started = transfers.start(self.leg, action.target, caller_number=self.caller, did=self.did,
+                                  flow_allowed=self.host.flow_numbers(self.route), recorder=self._recorder,
+                                  done=done)
+        if started:
+            self.transferring = True
+        else:
+            self._later(fe.TransferEnded(token, False))
+
     def _hangup(self) -> None:
         if self.hung_up:
             return
@@ -713,6 +753,9 @@ class FlowHost:
         self._pending: dict[str, list[act.Action]] = {}
         self.started = 0
         self.refused = 0
+        self.transfers: Transferer | None = None
+        """Outgoing legs for the flows' transfers (set by the engine once its switch is up)."""
+        self._flow_numbers: dict[int, tuple[Flow, frozenset[str]]] = {}
 
     @property
     def routes(self) -> Mapping[str, Route]:
@@ -795,6 +838,14 @@ class FlowHost:
         return len(self._calls)
 
     # -- shared services for the calls ---------------------------------------------------------------------
+
+    def flow_numbers(self, route: Route) -> frozenset[str]:
+        """The numbers ``route``'s flow names itself (the transfer allow list's part from the flow)."""
+        cached = self._flow_numbers.get(id(route.flow))
+        if cached is None or cached[0] is not route.flow:
+            cached = (route.flow, flow_numbers(route.flow))
+            self._flow_numbers[id(route.flow)] = cached
+        return cached[1]
 
     def prompt(self, name: str) -> Prompt:
         """Prompt ``name`` of the library, its file looked at once a second at most (a ``stat`` per play

@@ -57,7 +57,7 @@ def record_of(summary: CallSummary, recording_id: int | None = None) -> CallReco
         for step in summary.path
     ]
     variables = summary.variables
-    talk = 0.0
+    talk = summary.talk_seconds
     return CallRecord(
         call_id=summary.call_id, caller=summary.caller, did=summary.did, started_at=started,
         flow_name=summary.flow_name, flow_version=summary.flow_version,

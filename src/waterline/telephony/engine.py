@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from waterline.adapters.db.engine import create_engine, create_session_factory
 from waterline.adapters.db.recordings import store_recording
 from waterline.config import Settings
+from waterline.sip import events as ev
 from waterline.sip.auth import DigestServer
 from waterline.sip.endpoint import Endpoint, EndpointConfig
 from waterline.sip.policy import DigestAuthenticator
@@ -35,6 +36,7 @@ from waterline.sip.registrar import Registrar
 from waterline.sip.transaction import TimerConfig
 from waterline.telephony.agents import AgentDirectory, fetch_from_store
 from waterline.telephony.bindings import FileRegistrationStore
+from waterline.telephony.bridge import Transfers, policy_from_settings
 from waterline.telephony.flowsetup import build_flow_runtime
 from waterline.telephony.hub import Hub
 from waterline.telephony.journal import Journal
@@ -274,6 +276,20 @@ async def serve(
     # SDP names the public media address when one is configured (NAT), else the bound one
     switch.set_local_address(settings.media.public_address or bound_host, bound_port)
     hub = Hub(endpoint, switch.handle, loop)
+
+    def send_transfer(command: ev.Command) -> str | None:
+        leg = endpoint.send(command, loop.time())
+        loop.call_soon(hub.pump)  # maybe from inside the hub's own event handling: pump after it
+        return leg
+
+    media_ip = settings.media.public_address or bound_host
+    transfers = Transfers(
+        send=send_transfer, media=media, journal=journal, call_later=loop.call_later, clock=time.monotonic,
+        wallclock=time.time, rng=random.Random(rng.getrandbits(64)), media_ip=lambda: media_ip,
+        policy=policy_from_settings(
+            settings, lambda user: [b.contact for b in registrar.lookup_user(user, loop.time())]),
+    )
+    switch.transfers = flows.host.transfers = transfers
     recovered = await flows.start()  # calls a crash left open are closed, and routes read, before any call
     if recovered:
         journal.write("calls_recovered", time.time(), failed=recovered)

@@ -182,6 +182,9 @@ class MediaSession:
         self.consumers: list[AudioConsumer] = []
         self.on_digit: DigitHandler | None = None
         self.outbound_tap: Callable[[bytes], None] | None = None
+        self.forward: Callable[[bytes, float], None] | None = None
+        """While the leg is bridged: every RTP datagram from the latched peer goes here as it is (the
+        relay transcodes and renumbers it), instead of to the consumers and the DTMF receiver."""
         self._feed: Feed | None = None
         self.muted = False
         self.closed = False
@@ -295,6 +298,10 @@ class MediaSession:
         self._last_in = now
         self.packets_in += 1
         arrival = self.rx.receive_header(pt, seq, timestamp, ssrc, now)
+        forward = self.forward
+        if forward is not None:
+            forward(data, now)
+            return
         if pt == self.payload_type:
             consumers = self.consumers
             if arrival.valid and consumers:
@@ -310,6 +317,17 @@ class MediaSession:
             for event in events:
                 if isinstance(event, DigitStarted):
                     self.digit(event.digit, "rfc4733")
+
+    def send_raw(self, datagram: bytes) -> None:
+        """Send one ready RTP datagram to the peer now (a bridged leg: the relay numbered it)."""
+        remote = self.remote
+        if remote is None or self.closed or self.muted:
+            return
+        try:
+            self._rtp.sendto(datagram, remote)
+        except OSError:
+            pass  # an ICMP error from a vanished peer: its RTP timeout or BYE ends the leg
+        self._sent_since_report = True
 
     def _latch(self, addr: Address, now: float) -> bool:
         if self._source is not None:
@@ -415,6 +433,7 @@ class MediaSession:
         self.consumers = []
         self.on_digit = None
         self.outbound_tap = None
+        self.forward = None
         engine = self._engine
         if self.packets_in or self.tx.packet_count:
             # a session that carried no media has nothing to report (signalling-only test calls)

@@ -49,6 +49,12 @@ def _where(addr: Address) -> str:
     return f"{addr[0]}:{addr[1]}"
 
 
+class LegTaker(Protocol):
+    """Outgoing legs (a flow's transfers): they take the endpoint events about their own legs."""
+
+    def handle(self, event: object) -> bool: ...
+
+
 class CommandTaker(Protocol):
     """The endpoint as the switch sees it: it takes commands."""
 
@@ -95,6 +101,7 @@ class Switch:
         self._media = media
         self._diagnostics = diagnostics
         self.flows = flows
+        self.transfers: LegTaker | None = None
         self._calls: dict[str, _Call] = {}
         self._next_port = MEDIA_PORTS[0]
         self._sessions = 0
@@ -114,6 +121,9 @@ class Switch:
 
     def handle(self, event: object, now: float) -> None:
         """Act on one endpoint event; ``now`` is the loop's monotonic time."""
+        transfers = self.transfers
+        if transfers is not None and transfers.handle(event):
+            return
         if isinstance(event, ev.IncomingCall):
             self._incoming(event, now)
         elif isinstance(event, ev.CallEnded):

@@ -127,5 +127,5 @@ class TransferPolicy:
             return Refusal(target, "no-trunk")
         credentials = (trunk.username, trunk.password) if trunk.username and trunk.password else None
         from_user = (caller or did) if trunk.from_user == "caller" else (did or caller)
-        uri = f"sip:{number}@{trunk.host}:{trunk.port}"
-        return Destination("number", target, uri, (trunk.host, trunk.port), from_user, credentials)
+        request_uri = f"sip:{number}@{trunk.host}:{trunk.port}"
+        return Destination("number", target, request_uri, (trunk.host, trunk.port), from_user, credentials)
