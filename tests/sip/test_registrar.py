@@ -152,3 +152,12 @@ def test_restart_keeps_bindings_from_the_store() -> None:
     restarted = Registrar(store)
     assert [b.contact for b in restarted.lookup(AOR, 10.0)] == ["sip:8001@10.8.0.5"]
     assert restarted.lookup(AOR, 10.0)[0].remaining(10.0) == 590
+
+
+def test_lookup_by_user_finds_an_agent_whatever_host_it_registered_against() -> None:
+    registrar = Registrar(FakeRegistrationStore())
+    registrar.register(register(1, "<sip:8001@10.8.0.5>;q=0.4", "<sip:8001@10.8.0.6>;expires=60"), now=0.0)
+    best_first = [b.contact for b in registrar.lookup_user("8001", 10.0)]
+    assert best_first == ["sip:8001@10.8.0.6", "sip:8001@10.8.0.5"]
+    assert [b.contact for b in registrar.lookup_user("8001", 61.0)] == ["sip:8001@10.8.0.5"]
+    assert registrar.lookup_user("800", 10.0) == [] and registrar.lookup_user("8001@", 10.0) == []

@@ -430,3 +430,27 @@ def test_open_jumps_over_ports_another_program_holds() -> None:
     finally:
         for sock in held:
             sock.close()
+
+
+def test_a_bridged_session_forwards_datagrams_as_they_are_and_sends_raw() -> None:
+    async def test(loop: asyncio.AbstractEventLoop, engine: MediaEngine) -> None:
+        session = engine.open("leg")
+        assert session is not None
+        heard: list[bytes] = []
+        forwarded: list[bytes] = []
+        session.consumers.append(lambda payload, arrival: heard.append(bytes(payload)))
+        session.forward = lambda data, now: forwarded.append(data)
+        with _peer() as phone:
+            session.configure(PCMU, 0, 101, _address(phone))
+            datagram = _rtp(1)
+            phone.sendto(datagram, (HOST, session.port))
+            assert await _until(lambda: bool(forwarded))
+            assert forwarded == [datagram] and heard == []  # the relay has it, not the consumers
+            assert session.latched and session.packets_in == 1
+            session.send_raw(b"relayed")
+            assert await _until(lambda: any(data == b"relayed" for data, _ in _drain(phone)))
+            session.close()
+            assert session.forward is None
+            session.send_raw(b"late")  # a closed session sends nothing (and does not raise)
+
+    _run(test)

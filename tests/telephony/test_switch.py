@@ -319,3 +319,29 @@ def test_close_media_finishes_the_recordings_of_calls_still_up(tmp_path: Path) -
         assert (tmp_path / str(recordings[0]["path"])).exists()
 
     asyncio.run(main())
+
+
+@dataclass
+class FakeTransfers:
+    """Outgoing legs: claims the events of ``legs`` only."""
+
+    legs: tuple[str, ...]
+    taken: list[object] = field(default_factory=list)
+
+    def handle(self, event: object) -> bool:
+        if getattr(event, "call", None) in self.legs:
+            self.taken.append(event)
+            return True
+        return False
+
+
+def test_events_of_outgoing_legs_go_to_the_transfers_and_the_rest_to_the_switch() -> None:
+    switch, endpoint, _ = _switch()
+    transfers = FakeTransfers(("out1",))
+    switch.transfers = transfers
+    switch.handle(ev.CallAnswered("out1", None), 1.0)
+    switch.handle(ev.CallEnded("out1", "remote-hangup"), 2.0)
+    assert [type(e) for e in transfers.taken] == [ev.CallAnswered, ev.CallEnded]
+    switch.handle(_incoming("*43"), 3.0)
+    assert switch.active_calls == 1 and len(transfers.taken) == 2
+    assert isinstance(endpoint.commands[-1], ev.Answer)
