@@ -117,7 +117,7 @@ def rss_mb(pid: int) -> float:
 
 
 def start_server(loop: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """Start the engine with the given loop; wait (bounded) until it answers OPTIONS."""
+    """Start the engine with the given loop; wait (bounded) until it answers OPTIONS and is warm."""
     port = free_port()
     env = {"WATERLINE_DIAGNOSTICS": "true", **os.environ, "WATERLINE_LOOP": loop}  # *43 needs it
     stderr = (workdir / f"engine-{loop}.stderr").open("wb")
@@ -127,14 +127,19 @@ def start_server(loop: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, env=env,
     )
     stderr.close()
-    for _ in range(150):
+    journal = workdir / f"data-{loop}" / "logs" / "telephony.jsonl"
+    answered = False
+    for _ in range(600):
         if process.poll() is not None:
             raise RuntimeError(f"engine exited with {process.returncode}; see {workdir}")
-        if ping(port):
+        answered = answered or ping(port)
+        # measure the steady state: until ``engine_ready`` the engine's background warm-up (imports of
+        # the business side and the TTS) competes with SIP for the interpreter
+        if answered and journal.exists() and b'"engine_ready"' in journal.read_bytes():
             return process, port
         time.sleep(0.1)
     stop_server(process)
-    raise RuntimeError("engine did not answer OPTIONS within 15 s")
+    raise RuntimeError("engine did not answer OPTIONS and report engine_ready within 60 s")
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:

@@ -138,7 +138,7 @@ class SipServer:
 
 
 def start_server(
-    data_dir: Path, env: dict[str, str] | None = None, startup: float = 15.0, command: list[str] | None = None
+    data_dir: Path, env: dict[str, str] | None = None, startup: float = 45.0, command: list[str] | None = None
 ) -> SipServer:
     """Start the engine on a free loopback port and wait until it answers OPTIONS.
 
@@ -159,14 +159,18 @@ def start_server(
         )
     server = SipServer(process, "127.0.0.1", port, data_dir, stderr_path)
     deadline = time.monotonic() + startup
+    answered = False
     while time.monotonic() < deadline:
         if not server.alive():
             raise RuntimeError(f"engine exited with {process.returncode}:\n{server.stderr()}")
-        if sip_ping(server.host, port) is not None:
+        answered = answered or sip_ping(server.host, port) is not None
+        # Tests start once the engine's background warm-up (business side, TTS) is over: during it
+        # the imports compete with SIP for the interpreter and answers come late on a busy machine.
+        if answered and any(entry["event"] == "engine_ready" for entry in server.journal()):
             return server
         time.sleep(0.1)
     server.stop()
-    raise RuntimeError(f"engine did not answer OPTIONS within {startup} s:\n{server.stderr()}")
+    raise RuntimeError(f"engine not answering OPTIONS and ready within {startup} s:\n{server.stderr()}")
 
 
 @dataclass

@@ -144,8 +144,11 @@ class FlowRuntime:
 
     def __init__(self, host: FlowHost, loop: asyncio.AbstractEventLoop, worker: LoopWorker,
                  uow_factory: Callable[[], UnitOfWork] | None, records: CdrWriter | None, *, bench: bool,
-                 refresh: float = ROUTE_REFRESH, warm: tuple[Callable[[], None], ...] = ()) -> None:
-        """``warm``: slow builders run in the background once the routes are loaded."""
+                 refresh: float = ROUTE_REFRESH, warm: tuple[Callable[[], None], ...] = (),
+                 ready: Callable[[], None] | None = None) -> None:
+        """``warm``: slow builders run in the background once the routes are loaded; ``ready`` is called
+        once they have all finished (the engine journals ``engine_ready``: until then the imports of the
+        warm-up compete with SIP for the interpreter, so answers are slower)."""
         self.host = host
         self.loop = loop
         self.worker = worker
@@ -154,6 +157,7 @@ class FlowRuntime:
         self.bench = bench
         self.refresh = refresh
         self.warm = warm
+        self.ready = ready
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> int:
@@ -167,8 +171,11 @@ class FlowRuntime:
             except Exception:
                 _log.exception("could not close the calls left open by the last run")
         await self.reload()
-        for build in self.warm:
-            self.loop.run_in_executor(self.worker.executor, build)
+        builds = [self.loop.run_in_executor(self.worker.executor, build) for build in self.warm]
+        if self.ready is not None:
+            ready = self.ready
+            warmed = asyncio.gather(*builds, return_exceptions=True)
+            warmed.add_done_callback(lambda _done: ready())
         self._task = self.loop.create_task(self._refresh_forever())
         return recovered
 
@@ -291,6 +298,11 @@ def build_flow_runtime(settings: Settings, loop: asyncio.AbstractEventLoop, db_e
         return store_recording(session_factory, index, data_dir=data_dir, now=datetime.now(UTC)).id
 
     records = CdrWriter(uows)
+
+    def ready() -> None:
+        journal.write("engine_ready", time.time())
+        journal.flush()
+
     lazy_desk, lazy_speaker = Lazy(desk), Lazy(speaker)
     host = FlowHost(
         routes={}, prompts=prompts, speaker=LazySpeaker(lazy_speaker), business=LazyDesk(lazy_desk),
@@ -299,4 +311,5 @@ def build_flow_runtime(settings: Settings, loop: asyncio.AbstractEventLoop, db_e
         store_recording=store_one, on_recording=keeper.add, timezone=ZoneInfo(settings.display_timezone),
     )
     return FlowRuntime(host, loop, worker, uows, records, bench=settings.demo or settings.diagnostics,
-                       warm=(lazy_desk.warm, lazy_speaker.warm))
+                       warm=(lazy_desk.warm, lazy_speaker.warm),
+                       ready=ready)
