@@ -47,7 +47,7 @@ from waterline.telephony.prompt import (
     prompt_from_wav,
 )
 from waterline.telephony.recording import CallRecorder, RecordingIndex
-from waterline.telephony.services import CallerTrack, Leg
+from waterline.telephony.services import CallerTrack, Leg, PlayerFeed
 from waterline.telephony.transfer import flow_numbers
 
 __all__ = [
@@ -256,51 +256,6 @@ class _Voicemail:
         return self.recorder.a_samples / 8000
 
 
-class _PromptFeed:
-    """A session feed that plays a :class:`Player` and tells its owner once when the playlist has gone
-    out, noting when its first frame and the period after its last one were sent (``length``).
-
-    No closure and no ``on_done`` callback: the link to the owner is dropped when it fires or when the
-    playback is stopped, so a call's objects never form reference cycles. Cycles left for the garbage
-    collector made its collections frequent at benchmark rates, and each one pauses the loop (the
-    pacer with it) for up to a few hundred milliseconds on a busy machine.
-    """
-
-    __slots__ = ("clock", "ended", "owner", "player", "started", "token")
-
-    def __init__(self, player: Player, clock: Callable[[], float],
-                 owner: Callable[[_PromptFeed], None] | None, token: int | None) -> None:
-        self.player = player
-        self.clock = clock
-        self.owner = owner
-        self.token = token
-        self.started: float | None = None
-        self.ended: float | None = None
-
-    def __call__(self, skipped: int) -> bytes | None:
-        player = self.player
-        if skipped:
-            player.skip(skipped)
-        frame = player.next_frame()
-        if frame is None:
-            if self.ended is None:
-                self.ended = self.clock()
-                owner, self.owner = self.owner, None
-                if owner is not None:
-                    owner(self)
-            return None
-        if self.started is None:
-            self.started = self.clock()
-        return frame
-
-    @property
-    def length(self) -> float | None:
-        """Seconds from the first frame sent to the period after the last one (None until done)."""
-        if self.started is None or self.ended is None:
-            return None
-        return self.ended - self.started
-
-
 class FlowCall:
     """One call's flow on its media session (created by :class:`FlowHost`)."""
 
@@ -325,7 +280,7 @@ class FlowCall:
         self._timer_at: float | None = None
         self._play_token: int | None = None
         self._player: Player | None = None
-        self._feed: _PromptFeed | None = None
+        self._feed: PlayerFeed | None = None
         self._after_beep: Callable[[], None] | None = None
         self._voicemail: _Voicemail | None = None
         self._recorder: CallRecorder | None = None
@@ -534,14 +489,14 @@ class FlowCall:
 
         # barge-in is the flow's decision (it sends StopPlayback), so the player itself never stops on a digit
         player = Player(list(prompts), session.law, barge_in="")
-        feed = _PromptFeed(player, self.host.clock, self._prompt_done, token)
+        feed = PlayerFeed(player, self.host.clock, self._prompt_done, token)
         self._pad_recording()
         self._player = player
         self._feed = feed
         self.plays += 1
         session.play(feed)
 
-    def _prompt_done(self, feed: _PromptFeed) -> None:
+    def _prompt_done(self, feed: PlayerFeed) -> None:
         # called from inside the pacer tick that found the end: the flow runs on the next loop pass
         if self._feed is feed:
             self._player = None
@@ -559,7 +514,7 @@ class FlowCall:
         for _ in range(max(0, due - recorder.b_samples // 160)):
             recorder.write_b(None)
 
-    def _played(self, feed: _PromptFeed) -> None:
+    def _played(self, feed: PlayerFeed) -> None:
         if feed.token is None:  # the beep before a voicemail
             after, self._after_beep = self._after_beep, None
             if after is not None:
@@ -632,7 +587,7 @@ class FlowCall:
 
         if action.beep:
             player = Player([BEEP], session.law, barge_in="")
-            feed = _PromptFeed(player, self.host.clock, self._prompt_done, None)
+            feed = PlayerFeed(player, self.host.clock, self._prompt_done, None)
             self._after_beep = begin
             self._player = player
             self._feed = feed

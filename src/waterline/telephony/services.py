@@ -91,12 +91,21 @@ class PlayerFeed:
     """A session feed that plays a :class:`Player`, and notes when its first and last frames went out.
 
     ``started``/``ended`` (``clock`` time) give the prompt's length as sent: under load it must not
-    stretch (the benchmark reports it).
+    stretch (the benchmark reports it). An ``owner`` is told once, with this feed, when the playlist has
+    gone out; the link is dropped when it fires (or when the owner clears ``owner`` to stop listening),
+    so a call's objects never form reference cycles: cycles left for the garbage collector made its
+    collections frequent at benchmark rates, and each one pauses the loop (and the pacer) for up to a
+    few hundred milliseconds on a busy machine. ``token`` is the owner's name for this playback.
     """
 
-    def __init__(self, player: Player, clock: Callable[[], float]) -> None:
+    __slots__ = ("clock", "ended", "owner", "player", "started", "token")
+
+    def __init__(self, player: Player, clock: Callable[[], float],
+                 owner: Callable[[PlayerFeed], None] | None = None, token: int | None = None) -> None:
         self.player = player
-        self._clock = clock
+        self.clock = clock
+        self.owner = owner
+        self.token = token
         self.started: float | None = None
         self.ended: float | None = None
 
@@ -107,10 +116,13 @@ class PlayerFeed:
         frame = player.next_frame()
         if frame is None:
             if self.ended is None:
-                self.ended = self._clock()
+                self.ended = self.clock()
+                owner, self.owner = self.owner, None
+                if owner is not None:
+                    owner(self)
             return None
         if self.started is None:
-            self.started = self._clock()
+            self.started = self.clock()
         return frame
 
     @property
