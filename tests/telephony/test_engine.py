@@ -46,7 +46,7 @@ def test_engine_answers_options_udp_and_tcp_then_stops_and_journals(tmp_path: Pa
         task = asyncio.create_task(
             serve(settings, stop=stop, on_ready=ready.put_nowait, mirror_to_stderr=False)
         )
-        running = await asyncio.wait_for(ready.get(), 5)
+        running = await asyncio.wait_for(ready.get(), 30)  # start-up migrates the store
         loop = asyncio.get_running_loop()
         transport, client = await loop.create_datagram_endpoint(
             Client, remote_addr=("127.0.0.1", running.port)
@@ -101,7 +101,7 @@ def test_sdp_answers_name_the_public_media_address_when_one_is_set(tmp_path: Pat
         task = asyncio.create_task(
             serve(settings, stop=stop, on_ready=ready.put_nowait, mirror_to_stderr=False)
         )
-        running = await asyncio.wait_for(ready.get(), 5)
+        running = await asyncio.wait_for(ready.get(), 30)  # start-up migrates the store
         loop = asyncio.get_running_loop()
         transport, client = await loop.create_datagram_endpoint(
             Client, remote_addr=("127.0.0.1", running.port)
@@ -127,7 +127,7 @@ def test_echo_test_extension_is_404_unless_diagnostics_are_on(tmp_path: Path) ->
         task = asyncio.create_task(
             serve(settings, stop=stop, on_ready=ready.put_nowait, mirror_to_stderr=False)
         )
-        running = await asyncio.wait_for(ready.get(), 5)
+        running = await asyncio.wait_for(ready.get(), 30)  # start-up migrates the store
         loop = asyncio.get_running_loop()
         transport, client = await loop.create_datagram_endpoint(
             Client, remote_addr=("127.0.0.1", running.port)
