@@ -93,6 +93,36 @@ def test_full_life_cycle_records_every_step_in_utc() -> None:
     assert (order.station_id, order.courier_id) == (3, 4)
 
 
+def test_reassign_moves_a_dispatched_order_and_records_who() -> None:
+    order = _order()
+    order.dispatch(3, 4, T0 + timedelta(minutes=40), T0 + timedelta(minutes=1), "system")
+    record = order.reassign(5, 6, T0 + timedelta(minutes=50), T0 + timedelta(minutes=3), "8", "改派")
+    assert (order.state, order.station_id, order.courier_id) == (OrderState.DISPATCHED, 5, 6)
+    assert order.eta == T0 + timedelta(minutes=50)
+    assert (record.from_state, record.to_state, record.by, record.reason) == (
+        OrderState.DISPATCHED, OrderState.DISPATCHED, "8", "改派",
+    )
+    assert order.transitions[-1] is record
+    # the order entered dispatched once: response-time figures keep the first dispatch
+    assert order.entered_at(OrderState.DISPATCHED) == T0 + timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("state", [s for s in OrderState if s is not OrderState.DISPATCHED])
+def test_reassign_only_while_dispatched(state: OrderState) -> None:
+    order = _order(state)
+    with pytest.raises(IllegalTransition):
+        order.reassign(5, 6, None, T0, "8")
+    assert order.state is state and len(order.transitions) == 1
+
+
+def test_reassign_to_the_same_courier_is_refused() -> None:
+    order = _order()
+    order.dispatch(3, 4, None, T0, "system")
+    with pytest.raises(IllegalTransition):
+        order.reassign(3, 4, None, T0, "8")
+    assert len(order.transitions) == 2
+
+
 def test_cancel_needs_reason_and_is_recorded() -> None:
     order = _order()
     with pytest.raises(InvalidInput):

@@ -11,6 +11,7 @@ from waterline.domain.commands import (
     DispatchOrder,
     PayBucketDeposit,
     PlaceOrder,
+    ReassignOrder,
     RefundBucketDeposit,
     SellTickets,
     TransitionOrder,
@@ -131,6 +132,41 @@ def test_manual_dispatch_mode(store: FakeStore, world: World, clock: FakeClock) 
     assert any("李师傅" in m.text for m in store.data.outbox.values())
     with pytest.raises(IllegalTransition):
         bus.handle(DispatchOrder(order.id or 0))
+
+
+def test_reassign_moves_the_load_and_tells_the_customer(
+    bus: MessageBus, store: FakeStore, world: World
+) -> None:
+    customer = _customer(bus)
+    order = _place(bus, customer, world.water, 2)
+    assert order.courier_id == world.wang and store.data.couriers[world.wang].load == 2
+    events = _collect(bus)
+    sms_before = len(store.data.outbox)
+    moved = bus.handle(ReassignOrder(order.id or 0, courier_id=world.zhao, by="8"))
+    assert (moved.state, moved.courier_id, moved.station_id) == (
+        OrderState.DISPATCHED, world.zhao, world.weiyang,
+    )
+    assert store.data.couriers[world.wang].load == 0 and store.data.couriers[world.zhao].load == 2
+    last = moved.transitions[-1]
+    assert (last.from_state, last.to_state, last.by) == (OrderState.DISPATCHED, OrderState.DISPATCHED, "8")
+    assert "王师傅" in last.reason and "赵师傅" in last.reason
+    assert [type(e) for e in events] == [OrderStateChanged, OrderDispatched, CourierAssigned]
+    assert len(store.data.outbox) == sms_before + 1
+    assert any("赵师傅" in m.text for m in store.data.outbox.values())
+
+
+def test_reassign_refused_unless_dispatched_to_someone_else(
+    bus: MessageBus, store: FakeStore, world: World
+) -> None:
+    customer = _customer(bus)
+    order = _place(bus, customer, world.water, 2)
+    with pytest.raises(IllegalTransition):
+        bus.handle(ReassignOrder(order.id or 0, courier_id=world.wang))  # he has it already
+    bus.handle(TransitionOrder(order.id or 0, OrderState.DELIVERING))
+    with pytest.raises(IllegalTransition):
+        bus.handle(ReassignOrder(order.id or 0, courier_id=world.li))
+    assert store.data.orders[order.id or 0].courier_id == world.wang
+    assert store.data.couriers[world.li].load == 4
 
 
 def test_no_courier_with_room_keeps_order_placed_at_station(

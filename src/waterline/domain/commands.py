@@ -112,6 +112,15 @@ class DispatchOrder(Command):
 
 
 @dataclass(frozen=True)
+class ReassignOrder(Command):
+    """Give a dispatched order to another courier (改派); the customer is told the new courier."""
+
+    order_id: int
+    courier_id: int
+    by: str = "system"
+
+
+@dataclass(frozen=True)
 class TransitionOrder(Command):
     """Move an order to ``to``; for delivered, ``tickets_used`` None means the ticket-paid quantity."""
 

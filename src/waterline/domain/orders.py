@@ -207,6 +207,36 @@ class Order:
         self.eta = eta.astimezone(UTC) if eta is not None else None
         return record
 
+    def reassign(
+        self, station_id: int, courier_id: int, eta: datetime | None, at: datetime, by: str, reason: str = ""
+    ) -> OrderTransition:
+        """Give a dispatched order to another courier (改派) before he sets out.
+
+        Recorded as a dispatched -> dispatched transition, so the history shows who moved it and when
+        (the state table has no such edge: it is not a state change). ``IllegalTransition`` in any
+        other state, or when ``courier_id`` already has the order.
+        """
+        _require_aware(at)
+        if self.state is not OrderState.DISPATCHED or courier_id == self.courier_id:
+            raise IllegalTransition(
+                "order.illegal_transition",
+                number=self.number,
+                from_state=self.state.value,
+                to_state=OrderState.DISPATCHED.value,
+            )
+        record = OrderTransition(
+            from_state=OrderState.DISPATCHED,
+            to_state=OrderState.DISPATCHED,
+            at=at.astimezone(UTC),
+            by=by,
+            reason=reason,
+        )
+        self.transitions.append(record)
+        self.station_id = station_id
+        self.courier_id = courier_id
+        self.eta = eta.astimezone(UTC) if eta is not None else None
+        return record
+
     def cancel(self, reason: str, at: datetime, by: str) -> OrderTransition:
         """Cancel with a mandatory reason (only from placed or dispatched)."""
         if not reason.strip():
@@ -218,7 +248,8 @@ class Order:
     def entered_at(self, state: OrderState) -> datetime | None:
         """When the order (last) entered ``state``, for response-time figures."""
         for record in reversed(self.transitions):
-            if record.to_state is state:
+            # a reassignment (dispatched -> dispatched) does not enter the state again
+            if record.to_state is state and record.from_state is not state:
                 return record.at
         return None
 

@@ -26,6 +26,7 @@ from waterline.domain.commands import (
     PayBucketDeposit,
     PlaceOrder,
     PreferencesInput,
+    ReassignOrder,
     RefundBucketDeposit,
     SellTickets,
     TransitionOrder,
@@ -500,6 +501,50 @@ def dispatch_order(cmd: DispatchOrder, uow: UnitOfWork, deps: Dependencies) -> O
         return order
 
 
+def reassign_order(cmd: ReassignOrder, uow: UnitOfWork, deps: Dependencies) -> Order:
+    """Give a dispatched order to another courier (改派): the old one's load is freed, the new one takes
+    it with a fresh ETA, and the customer is told who comes now. 409 unless dispatched."""
+    with uow:
+        order = _order(uow, cmd.order_id)
+        if order.state is not OrderState.DISPATCHED or order.courier_id == cmd.courier_id:
+            raise IllegalTransition(
+                "order.illegal_transition",
+                number=order.number,
+                from_state=order.state.value,
+                to_state=OrderState.DISPATCHED.value,
+            )
+        customer = _customer(uow, order.customer_id)
+        address = customer.address_by_id(order.address_id)
+        if address is None:
+            raise InvalidInput("address.not_of_customer", address_id=order.address_id)
+        assignment = _decide(uow, deps, address, order.units, order.number, courier_id=cmd.courier_id)
+        courier = assignment.courier
+        assert courier is not None  # a named courier is always decided (or refused above)
+        previous = _courier(uow, order.courier_id) if order.courier_id is not None else None
+        (courier_key, station_key, order_id) = _ids(courier.id, courier.station_id, order.id)
+        reason = f"改派：{previous.name if previous else '-'} → {courier.name}"
+        record = order.reassign(station_key, courier_key, assignment.eta, assignment.at, cmd.by, reason)
+        if previous is not None:
+            previous.release(order.units)
+        courier.take(order.units)
+        _record_transition(uow, order, record)
+        uow.record(OrderDispatched(order_id, order.number, station_key, courier_key, order.eta, record.at))
+        uow.record(CourierAssigned(order_id, courier_key, record.at))
+        _queue_sms(
+            uow,
+            deps,
+            customer,
+            order,
+            "sms.order_dispatched",
+            courier_name=courier.name,
+            courier_phone=courier.mobile,
+            eta=_eta_text(order.eta),
+        )
+        uow.flush()
+        uow.commit()
+        return order
+
+
 def _cancel(uow: UnitOfWork, deps: Dependencies, order: Order, reason: str, by: str) -> None:
     was_with_courier = order.state is OrderState.DISPATCHED and order.courier_id is not None
     record = order.cancel(reason, deps.clock.now(), by)
@@ -672,6 +717,7 @@ COMMAND_HANDLERS: Mapping[type[Command], CommandHandler] = {
     UpdateCustomer: update_customer,
     PlaceOrder: place_order,
     DispatchOrder: dispatch_order,
+    ReassignOrder: reassign_order,
     TransitionOrder: transition_order,
     CancelOrder: cancel_order,
     SellTickets: sell_tickets,
