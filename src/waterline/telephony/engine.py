@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from waterline.adapters.db.engine import create_engine, create_session_factory
 from waterline.adapters.db.recordings import store_recording
+from waterline.adapters.livechannel import socket_path
 from waterline.config import Settings
 from waterline.sip import events as ev
 from waterline.sip.auth import DigestServer
@@ -37,6 +38,7 @@ from waterline.sip.transaction import TimerConfig
 from waterline.telephony.agents import AgentDirectory, fetch_from_store
 from waterline.telephony.bindings import FileRegistrationStore
 from waterline.telephony.bridge import Transfers, policy_from_settings
+from waterline.telephony.eventport import EventPort
 from waterline.telephony.flowsetup import build_flow_runtime
 from waterline.telephony.hub import Hub
 from waterline.telephony.journal import Journal
@@ -101,6 +103,7 @@ class Running:
     host: str
     port: int
     loop_kind: str
+    events: EventPort | None = None
 
 
 def build_endpoint(
@@ -270,6 +273,9 @@ async def serve(
         clock=time.monotonic, wallclock=time.time, bench=settings.demo or settings.diagnostics,
         timezone=ZoneInfo(settings.display_timezone), offload=offload,
     )
+    # live events to the web workers and their console commands (the ACD host publishes through it)
+    events = EventPort(socket_path(settings.data_dir), clock=time.time,
+                       engine_id=f"{rng.getrandbits(64):016x}")
     flows = build_flow_runtime(settings, loop, store, session_factory, journal, prompts, schedule_hangup, rng)
     switch = Switch(endpoint, journal, clock=time.time, media=media, diagnostics=diagnostics,
                     flows=flows.host)
@@ -303,10 +309,11 @@ async def serve(
     tcp = TcpDriver(hub, on_connection_lost=connection_lost)
     try:
         await tcp.listen(host, bound_port)
+        await events.start()
         journal.write("engine_started", time.time(), host=bound_host, port=bound_port, loop=loop_kind)
         journal.flush()
         if on_ready is not None:
-            on_ready(Running(hub, switch, media, bound_host, bound_port, loop_kind))
+            on_ready(Running(hub, switch, media, bound_host, bound_port, loop_kind, events))
         while not stop.is_set():
             try:
                 await asyncio.wait_for(stop.wait(), FLUSH_INTERVAL)
@@ -330,6 +337,7 @@ async def serve(
         hub.close()
         udp.close()
         await tcp.close()
+        await events.close()
         switch.close_media()
         media.close_all()
         pacer.stop()
@@ -346,7 +354,7 @@ async def serve(
         journal.write(
             "engine_stopped", time.time(), errors=hub.errors, calls=switch.calls_total,
             tcp_framing_errors=tcp.framing_errors, udp_send_errors=udp.send_errors, udp_received=udp.received,
-            udp_batches=udp.batches,
+            udp_batches=udp.batches, live_published=events.stats.published, live_cut_off=events.stats.cut_off,
             media_sessions=media.opened, rtp_ports_exhausted=media.pool.exhausted,
             pacer_send_p99_ms=round(pacer.send_jitter.percentile(99) * 1000, 2), **stats, **pacing,
         )
