@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from waterline.adapters.db.engine import create_engine
 from waterline.adapters.db.migrations import downgrade
-from waterline.adapters.db.recordings import RecordingRepository, relative_path, store_recording
+from waterline.adapters.db.recordings import (
+    RecordingRepository,
+    relative_path,
+    store_recording,
+    store_recordings,
+)
 from waterline.telephony.recording import RecordingIndex
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -79,3 +84,38 @@ def test_downgrade_to_0002_drops_only_the_recordings(migrated_db_url: str) -> No
         engine.dispose()
     assert "recordings" not in tables
     assert {"users", "orders"} <= tables
+
+
+def test_relative_path_takes_a_path_under_the_data_dir_as_spelled() -> None:
+    # the engine's own recordings: no look-up on disk (the data dir need not exist for this)
+    assert relative_path(DATA / "recordings" / "2026" / "b.wav", DATA) == "recordings/2026/b.wav"
+    with pytest.raises(ValueError):
+        relative_path(DATA / ".." / "etc" / "passwd", DATA)
+
+
+def test_store_many_in_one_batch(session_factory: sessionmaker[Session]) -> None:
+    started = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+    kept = store_recording(session_factory, _index("old", started, 3.0), data_dir=DATA, now=NOW)
+    later = NOW + timedelta(hours=1)
+    batch = [_index(f"b{n}", started + timedelta(minutes=n), 5.0 + n) for n in range(3)]
+    # "old" indexed again (its row is updated, not duplicated), and "b1" twice: the last one wins
+    batch += [_index("old", started, 7.5), _index("b1", started + timedelta(minutes=1), 9.0)]
+    assert store_recordings(session_factory, batch, data_dir=DATA, now=later) == 4
+    with session_factory() as session:
+        found = {r.call_id: r for r in RecordingRepository(session).search()}
+    assert sorted(found) == ["b0", "b1", "b2", "old"]
+    assert found["old"].id == kept.id and found["old"].duration == 7.5 and found["old"].created_at == NOW
+    assert found["b1"].duration == 9.0 and found["b2"].duration == 7.0
+    assert found["b0"].created_at == later
+    assert found["b2"].path == "recordings/2026/11/25/b2.wav"
+    assert store_recordings(session_factory, [], data_dir=DATA, now=later) == 0
+
+
+def test_store_many_refuses_the_whole_batch_when_one_path_is_outside(
+        session_factory: sessionmaker[Session]) -> None:
+    started = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+    outside = RecordingIndex("x", Path("/etc/x.wav"), started, 1.0, 44)
+    with pytest.raises(ValueError):
+        store_recordings(session_factory, [_index("in", started), outside], data_dir=DATA, now=NOW)
+    with session_factory() as session:
+        assert RecordingRepository(session).search() == []
