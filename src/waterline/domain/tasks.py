@@ -13,6 +13,8 @@ class TaskKind(StrEnum):
     """Why someone must act."""
 
     MISSED_CALL = "missed_call"
+    # a courier could not deliver (nobody home, wrong address...): someone calls the customer
+    DELIVERY_ISSUE = "delivery_issue"
 
 
 class TaskState(StrEnum):
