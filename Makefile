@@ -7,10 +7,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test venv lint typecheck clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt web-vendor/package.json web-vendor/package-lock.json
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
 	$(VENV)/bin/python -m pip install -q -c constraints.txt -e '.[dev]'
+	@command -v npm >/dev/null || { echo "需要 Node.js 与 npm（apt-get install nodejs npm）/ Node.js and npm are needed"; exit 1; }
+	cd web-vendor && npm ci --no-audit --no-fund
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Installs and starts what the test suite needs beyond the Python packages:
-# SIPp (Debian sip-tester) for the telephony tests, espeak-ng and sox for prompts and TTS, and a running PostgreSQL on 127.0.0.1:5432.
+# SIPp (Debian sip-tester) for the telephony tests, espeak-ng and sox for prompts and TTS, Chromium
+# (driven by Playwright, never its own browser downloads) with a CJK font for the console tests, and a
+# running PostgreSQL on 127.0.0.1:5432.
 set -euo pipefail
 
 need=()
 command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || need+=(sox)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+fc-list 2>/dev/null | grep -q "Noto Sans CJK" || need+=(fonts-noto-cjk)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
     export DEBIAN_FRONTEND=noninteractive

@@ -203,6 +203,15 @@ class MediaSettings(BaseModel):
         return self
 
 
+class ConsoleSettings(BaseModel):
+    """The web console's front-end packages (installed from npm by ``make venv``: ``npm ci`` in
+    ``web-vendor/``). ``vendor_dir`` None means ``web-vendor/node_modules`` of this checkout."""
+
+    model_config = ConfigDict(frozen=True)
+
+    vendor_dir: Path | None = None
+
+
 MIN_RETENTION_DAYS = 90
 
 
@@ -240,6 +249,7 @@ class Settings(BaseSettings):
     sms: SmsSettings = SmsSettings()
     media: MediaSettings = MediaSettings()
     recordings: RecordingSettings = RecordingSettings()
+    console: ConsoleSettings = ConsoleSettings()
     # the engine's diagnostic services bench-play and bench-record (always on in demo mode)
     diagnostics: bool = False
     # tests only: the time the engine's call flows take as "now" for opening hours, holidays and

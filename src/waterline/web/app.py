@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI
 import waterline
 import waterline.web.routes as routes_package
 from waterline.config import Settings
+from waterline.web.console import install_console
 from waterline.web.deps import AppServices
 from waterline.web.docs import install_docs
 from waterline.web.errors import install_error_handlers
@@ -69,4 +70,5 @@ def create_app(settings: Settings, services: AppServices) -> FastAPI:
     install_error_handlers(app)
     for router in discover_routers():
         app.include_router(router)
+    install_console(app, settings)
     return app

@@ -47,7 +47,7 @@ def test_console_login_sets_cookie_and_logout_clears_it(web: WebEnv) -> None:
     assert response.json()["role"] == "dispatcher"
     cookie = response.headers["set-cookie"]
     assert web.settings.auth.cookie_name in cookie
-    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+    assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
     # the client keeps the cookie: no Authorization header needed now
     assert web.client.get("/api/auth/me").json()["username"] == "dispatcher"
     assert web.client.post("/api/auth/logout").status_code == 204

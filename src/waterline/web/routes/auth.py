@@ -104,8 +104,9 @@ def login(
         _token(settings, services, user),
         max_age=settings.auth.token_ttl_seconds,
         httponly=True,
-        # Lax keeps the cookie off cross-site POSTs, which is our CSRF defence for the console.
-        samesite="lax",
+        # Strict: no cross-site request carries the session (CSRF defence for the console and its
+        # WebSockets); a link into the console from elsewhere lands on the login page, then back.
+        samesite="strict",
         secure=settings.auth.cookie_secure,
         path="/",
     )
