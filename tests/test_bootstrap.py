@@ -174,7 +174,9 @@ def test_build_app_wires_bus_and_units_of_work(tmp_path: Path) -> None:
         assert services.bus.deps.settings.auto_dispatch is True
         with services.uow_factory() as uow:
             assert uow.products.all() == []
-        assert len(services.background) == 2  # the outbox worker and the recording retention job
+        # the outbox worker, the recording retention job and the live channel to the engine
+        assert len(services.background) == 3
+        assert services.live is not None
     finally:
         store.close()
 

@@ -212,8 +212,9 @@ def test_worker_app_reads_the_environment_and_only_one_worker_runs_the_outbox(
         assert first.state.settings.secret == "worker-test-secret-0123456789"
         assert first.state.outbox_lock is not None  # this one delivers the SMS
         assert second.state.outbox_lock is None
-        # the singleton jobs (outbox delivery, recording retention) run in the lock holder only
-        assert len(first.state.services.background) == 2 and not second.state.services.background
+        # the singleton jobs (outbox delivery, recording retention) run in the lock holder only;
+        # every worker connects to the engine's live channel
+        assert len(first.state.services.background) == 3 and len(second.state.services.background) == 1
     finally:
         first.state.outbox_lock.close()
 

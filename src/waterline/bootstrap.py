@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -27,8 +28,10 @@ from waterline.adapters.calendar import ChineseWorkCalendar, StoreCalendars
 from waterline.adapters.db.engine import create_engine, create_session_factory
 from waterline.adapters.db.migrations import upgrade
 from waterline.adapters.db.orm import start_mappers
+from waterline.adapters.db.reference import ReferenceCache
 from waterline.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from waterline.adapters.db.users import UserRepository, default_hasher
+from waterline.adapters.livechannel import LiveClient, socket_path
 from waterline.adapters.numberinfo import PhoneNumberInfo
 from waterline.adapters.retention import retention_job
 from waterline.adapters.sms.log import LogSmsSender
@@ -43,7 +46,9 @@ from waterline.services.ivr import IvrDesk
 from waterline.services.outbox import DEFAULT_BATCH, DeliveryReport, deliver_due
 from waterline.services.ports import Clock, SmsSender, UnitOfWork
 from waterline.web.app import create_app
+from waterline.web.card import card_lookup
 from waterline.web.deps import AppServices
+from waterline.web.live import LiveHub
 
 _log = logging.getLogger(__name__)
 
@@ -152,21 +157,39 @@ def build_app(
 
     ``settings`` must carry a usable secret (``with_secret``); ``sender`` defaults to the
     configured SMS gateway, ``clock`` to the system clock. Of several web worker processes only one
-    runs the outbox worker and the retention job.
+    runs the outbox worker and the retention job. Every worker connects to the telephony engine's
+    live channel (reconnecting while there is none).
     """
     clock = clock or SystemClock()
     uows = uow_factory(store)
     worker = outbox_worker(
         uows, sender or sms_sender(settings), clock, interval=settings.sms.outbox_interval_seconds
     )
+    numbers = PhoneNumberInfo()
+    live = LiveHub(card_lookup(uows, numbers))
+    jobs = (worker, retention_job(store.session_factory, settings, clock.now)) if outbox else ()
     services = AppServices(
         session_factory=store.session_factory,
         hasher=hasher or default_hasher(),
         bus=build_bus(store, settings, clock),
         uow_factory=uows,
-        background=(worker, retention_job(store.session_factory, settings, clock.now)) if outbox else (),
+        background=(*jobs, live_job(live, socket_path(settings.data_dir))),
+        number_info=numbers,
+        live=live,
     )
     return create_app(settings, services)
+
+
+def live_job(hub: LiveHub, path: Path) -> Callable[[], Coroutine[Any, Any, None]]:
+    """The background job connecting ``hub`` to the engine's live channel at ``path``."""
+
+    async def job() -> None:
+        hub.bind(asyncio.get_running_loop())
+        client = LiveClient(path, hub.on_event, on_hello=hub.on_hello, on_lost=hub.on_lost)
+        hub.channel = client
+        await client.run()
+
+    return job
 
 
 def run_engine_child(settings: Settings) -> None:
@@ -344,9 +367,11 @@ def uow_factory(store: Store) -> Callable[[], UnitOfWork]:
     # Map the domain classes now: objects the importer or a handler creates before the first unit of
     # work is opened would otherwise lack SQLAlchemy's instrumentation.
     start_mappers()
+    # stations and products for dispatch and pricing, shared by this factory's units of work
+    reference = ReferenceCache(store.session_factory)
 
     def make() -> UnitOfWork:
-        return SqlAlchemyUnitOfWork(store.session_factory)
+        return SqlAlchemyUnitOfWork(store.session_factory, reference)
 
     return make
 

@@ -60,7 +60,8 @@ class LiveClient:
     """Connects to the engine at ``path`` and keeps connecting until :meth:`run` is cancelled.
 
     ``on_event`` gets every event (exceptions are logged, never fatal); ``on_hello`` the engine's
-    greeting at every (re)connection, before the snapshot's events.
+    greeting at every (re)connection, before the snapshot's events; ``on_lost`` is called when a
+    greeted connection ends.
     """
 
     def __init__(
@@ -69,12 +70,14 @@ class LiveClient:
         on_event: Callable[[LiveEvent], None],
         *,
         on_hello: Callable[[Hello], None] | None = None,
+        on_lost: Callable[[], None] | None = None,
         retry_min: float = 0.1,
         retry_max: float = 2.0,
     ) -> None:
         self.path = path
         self.on_event = on_event
         self.on_hello = on_hello
+        self.on_lost = on_lost
         self.retry_min = retry_min
         self.retry_max = retry_max
         self.engine: str | None = None
@@ -151,6 +154,7 @@ class LiveClient:
             _log.exception("live event handler failed on %s", type(event).__name__)
 
     def _lost(self, writer: asyncio.StreamWriter) -> None:
+        greeted = self._writer is not None
         self._writer = None
         self._connected.clear()
         writer.close()
@@ -158,6 +162,11 @@ class LiveClient:
         for command_id, future in pending.items():
             if not future.done():
                 future.set_result(unavailable(command_id))
+        if greeted and self.on_lost is not None:
+            try:
+                self.on_lost()
+            except Exception:
+                _log.exception("live channel: on_lost failed")
 
     async def command(self, command: Command, timeout: float = 5.0) -> Reply:
         """Send ``command`` and wait for the engine's reply; ``unavailable`` when not connected or the

@@ -36,6 +36,7 @@ from waterline.services.bus import MessageBus
 from waterline.services.ports import NumberInfo, UnitOfWork
 from waterline.web.auth import InvalidToken, verify_token
 from waterline.web.errors import ApiError
+from waterline.web.live import LiveHub
 
 TOKEN_URL = "/api/auth/token"
 
@@ -103,7 +104,8 @@ class AppServices:
     unit of work for read-only queries (``services.queries``); ``background`` are
     coroutine factories run as tasks while the app is up (e.g. the outbox worker) and cancelled
     at shutdown. ``number_info`` locates phone numbers; ``calendar`` builds the working calendar from
-    the override table's rows (day -> is a workday).
+    the override table's rows (day -> is a workday). ``live`` is this worker's hub of live events
+    (``/ws/agent``, console commands to the engine); None without one.
     """
 
     session_factory: sessionmaker[Session]
@@ -115,6 +117,7 @@ class AppServices:
     user_cache: UserCache = field(default_factory=UserCache)
     number_info: NumberInfo = field(default_factory=PhoneNumberInfo)
     calendar: Callable[[Mapping[date, bool]], WorkCalendar] = ChineseWorkCalendar
+    live: LiveHub | None = None
 
 
 # The dependencies below that do no I/O are ``async def``: FastAPI runs sync dependencies in its

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
 
-from waterline.domain.agents import ContactKind
+from waterline.calls.live import AgentStateChanged, AgentStateNotice
+from waterline.domain.agents import AgentStateChange, ContactKind
 from waterline.domain.errors import found
 from waterline.domain.users import Permission, Role, User
 from waterline.services.agents import add_contact, remove_contact, set_own_state
@@ -68,7 +69,21 @@ def set_my_state(
     now = datetime.fromtimestamp(services.clock(), UTC)
     by = f"api:{user.username}"
     change = set_own_state(uow, user.id, body.state, reason=body.reason, by=by, now=now)
+    _tell_engine(services, user.username, change)
     return StateChangeOut.of(change)
+
+
+def _tell_engine(services: ServicesDep, username: str, change: AgentStateChange) -> None:
+    # The engine's ACD follows the stored change, and publishes it to every web worker's live
+    # sockets; without an engine, this worker's own sockets still see it.
+    if services.live is None:
+        return
+    at = change.at.timestamp()
+    state, previous = change.to_state.value, change.from_state.value
+    services.live.notify_threadsafe(
+        AgentStateNotice(username, state, at, previous, change.reason),
+        local=AgentStateChanged(username, state, at, previous, change.reason),
+    )
 
 
 @router.get("/{agent_id}/states")
