@@ -29,6 +29,7 @@ from waterline.calls.live import (
     decode_event,
     decode_frame,
     encode_frame,
+    event_from_fields,
 )
 
 EVENT_SAMPLES = [
@@ -153,3 +154,18 @@ def test_frames_longer_than_the_limit_are_refused_both_ways() -> None:
         encode_frame(CallQueued("c1", "q", "1", "2", 0.0, digits="1" * MAX_FRAME))
     with pytest.raises(WireError):
         decode_frame(b" " * (MAX_FRAME + 1))
+
+
+def test_flat_hook_fields_become_typed_events_with_aliases_and_extras_dropped() -> None:
+    offered = event_from_fields({"type": "call.offered", "call_id": "c1", "agent": "kefu01", "caller": "138",
+                                 "did": "400", "queue": "orders", "wait": 2.5, "path": ["menu", "queue"],
+                                 "digits": "0", "at": 10.0, "leg": "l1"})
+    assert offered == CallOffered("c1", "kefu01", "orders", "138", "400", 10.0, 2.5, "l1", None,
+                                  ("menu", "queue"), "0")
+    ended = event_from_fields({"type": "call.ended", "call_id": "c1", "agent": "kefu01", "by": "caller",
+                               "talk": 31.2, "at": 11.0})
+    assert ended == CallEnded("c1", 11.0, "caller", "kefu01")
+    with pytest.raises(WireError):
+        event_from_fields({"type": "call.offered", "call_id": "c1"})
+    with pytest.raises(WireError):
+        event_from_fields({"type": "call.teleported"})

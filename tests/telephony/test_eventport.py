@@ -251,3 +251,19 @@ def test_the_socket_is_private_and_a_stale_one_is_replaced(tmp_path: Path) -> No
 
     port = run(tmp_path, scenario)
     assert not port.path.exists()
+
+
+def test_flat_fields_from_an_engine_hook_are_published_typed_and_bad_ones_counted(tmp_path: Path) -> None:
+    async def scenario(port: EventPort) -> None:
+        peer = await Peer.connect(port.path)
+        await peer.frame()
+        while port.subscribers < 1:
+            await asyncio.sleep(0.01)
+        port.publish_fields({"type": "call.ended", "call_id": "c1", "agent": "kefu01", "by": "agent",
+                             "talk": 12.0, "at": 5.0})
+        port.publish_fields({"type": "call.ended"})  # not an event: counted, not raised
+        assert await peer.event() == CallEnded("c1", 5.0, "agent", "kefu01")
+        peer.close()
+
+    port = run(tmp_path, scenario)
+    assert (port.stats.published, port.stats.bad_events) == (1, 1)

@@ -65,6 +65,7 @@ __all__ = [
     "decode_frame",
     "encode_frame",
     "event_data",
+    "event_from_fields",
 ]
 
 VERSION = 1
@@ -354,6 +355,26 @@ def decode_event(frame: EventFrame) -> LiveEvent:
     if cls is None:
         raise WireError(f"unknown event {frame.name!r}")
     return _build(cls, frame.data)
+
+
+ALIASES: Mapping[str, str] = {"wait": "waited", "path": "ivr_path", "by": "reason"}
+"""Other names the engine's hooks use for event fields (``{"type": "call.ended", "by": "caller"}``)."""
+
+
+def event_from_fields(fields: Mapping[str, Any]) -> LiveEvent:
+    """The typed event of a flat mapping ``{"type": name, **fields}``, as an engine hook emits it:
+    :data:`ALIASES` are renamed, fields the event does not have are dropped. ``WireError`` otherwise."""
+    name = fields.get("type")
+    cls = EVENTS.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise WireError(f"unknown event {name!r}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    data: dict[str, Any] = {}
+    for key, value in fields.items():
+        key = ALIASES.get(key, key) if key not in known else key
+        if key in known and key not in data:
+            data[key] = list(value) if isinstance(value, tuple) else value
+    return _build(cls, data)
 
 
 def decode_command(frame: CommandFrame) -> Command:

@@ -12,7 +12,10 @@ date. Commands run their handler on the loop; a handler returns the reply's data
 it) or raises :class:`CommandRefused`.
 
 For the ACD host: ``port.publish(CallOffered(...))`` when an agent's phone starts ringing, and so on
-(see the event types); ``port.on_command(TransferCall.NAME, handler)`` to carry out a command. The
+(see the event types), or ``port.publish_fields({"type": "call.offered", "call_id": ..., "wait": 3.2,
+"path": [...], ...})`` from a hook that emits flat mappings (``wait``, ``path`` and ``by`` are
+understood as ``waited``, ``ivr_path`` and ``reason``; unknown fields are dropped);
+``port.on_command(TransferCall.NAME, handler)`` to carry out a command. The
 port answers ``agent.state`` itself by publishing the change, until a handler replaces that (then the
 handler's ACD publishes the change it makes).
 """
@@ -47,6 +50,7 @@ from waterline.calls.live import (
     decode_command,
     decode_frame,
     encode_frame,
+    event_from_fields,
 )
 
 __all__ = ["CommandHandler", "CommandRefused", "EventPort", "PortStats"]
@@ -84,6 +88,7 @@ class PortStats:
     connections: int = 0
     commands: int = 0
     protocol_errors: int = 0
+    bad_events: int = 0
 
 
 class _Subscriber:
@@ -184,6 +189,18 @@ class EventPort:
         for subscriber in list(self._subscribers):
             if not subscriber.put(data):
                 self._cut_off(subscriber)
+
+    def publish_fields(self, fields: Mapping[str, object]) -> None:
+        """Publish the event ``{"type": name, **fields}`` (see ``calls.live.event_from_fields``); one
+        that does not make a valid event is logged and counted in ``stats.bad_events``, never raised."""
+        try:
+            event = event_from_fields(fields)
+        except WireError as exc:
+            self.stats.bad_events += 1
+            if self.stats.bad_events <= 3:
+                _log.warning("live event not published: %s", exc)
+            return
+        self.publish(event)
 
     def _remember(self, event: LiveEvent, data: bytes) -> None:
         if isinstance(event, AgentStateChanged):
