@@ -2,9 +2,12 @@
 
 A task or timer per stream costs a wake-up per stream per 20 ms; at a few thousand streams the event
 loop spends its time scheduling rather than sending and the send jitter explodes. Here one loop wakes
-on a sub-tick grid (``slots`` ticks per frame interval, 1 ms by default), and every stream belongs to
+on a sub-tick grid (``slots`` ticks per frame interval, 4 ms by default), and every stream belongs to
 one slot: each wake-up serves only that slot's streams, so the sends of thousands of streams are
-spread evenly over the 20 ms instead of leaving in one burst.
+spread evenly over the 20 ms instead of leaving in one burst. Each stream still sends every 20 ms on
+its own slot's schedule; more slots only make the bursts smaller, and every wake-up costs: measured
+with 750 idle streams on uvloop (bench/pacer_ticks.py), 1,000 wake-ups a second (1 ms slots) took 5.1-6.4 %
+of a core, 250 (4 ms) 3.5-3.9 %, 50 (one slot) 1.2-1.4 %.
 
 Time is injected. Tick ``n`` is due at ``start + n * interval / slots`` — an absolute schedule, so a
 late wake-up never shifts the following ticks and no drift builds up. After a late wake-up the missed
@@ -181,7 +184,7 @@ class Pacer:
     """The shared ticker: register streams with :meth:`add`, run :meth:`run` once per process."""
 
     def __init__(self, clock: Clock, sleep_until: SleepUntil, send: SendDatagram, *,
-                 interval: float = FRAME_INTERVAL, slots: int = 20, max_burst: int = 3) -> None:
+                 interval: float = FRAME_INTERVAL, slots: int = 5, max_burst: int = 3) -> None:
         """``clock`` gives seconds; ``sleep_until(t)`` returns once ``clock() >= t`` (about).
 
         ``send`` is the default way out for streams registered without their own. ``slots`` sub-ticks
