@@ -62,6 +62,16 @@ def test_nodes_edges_labels_and_loops() -> None:
     _assert_well_drawn(graph, Layout())
 
 
+def test_summaries_are_cut_to_the_box_counting_chinese_characters_double() -> None:
+    long_text = LOOP.replace("好的，马上为您送水。", "好的，我们马上为您安排送水，请您保持电话畅通。")
+    nodes = {n.id: n for n in flow_graph(parse_flow(long_text)).nodes}
+    summary = nodes["order"].summary
+    assert summary.endswith("…") and summary.startswith("好的，我们马上")
+    assert len(summary) == 11  # ten characters of two columns and the ellipsis in 22 columns
+    latin = LOOP.replace('target: "13800000000"', 'target: "{customer.station_phone_number_long}"')
+    assert flow_graph(parse_flow(latin)).nodes[3].summary == "→ {customer.station_p…"
+
+
 def test_a_node_looping_to_itself_is_a_back_edge() -> None:
     text = """
 name: self

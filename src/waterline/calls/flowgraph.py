@@ -17,6 +17,7 @@ Flows are small (tens of nodes), so the quadratic parts cost nothing worth optim
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -41,7 +42,8 @@ from waterline.calls.flow import (
 
 __all__ = ["FlowGraph", "GraphEdge", "GraphNode", "Layout", "flow_graph"]
 
-SUMMARY_LENGTH = 24
+SUMMARY_WIDTH = 22
+"""How much of a summary fits a box, in half-width columns (a Chinese character takes two)."""
 SWEEPS = 4
 
 
@@ -101,9 +103,22 @@ def _edge_label(field: str) -> str:
     return {"next": "", "on_failure": "failure", "on_error": "error", "else": "else"}.get(field, field)
 
 
+def _columns(char: str) -> int:
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
 def _shorten(text: str) -> str:
+    """``text`` on one line, cut to :data:`SUMMARY_WIDTH` columns with an ellipsis."""
     text = " ".join(text.split())
-    return text if len(text) <= SUMMARY_LENGTH else text[: SUMMARY_LENGTH - 1] + "…"
+    if sum(_columns(c) for c in text) <= SUMMARY_WIDTH:
+        return text
+    kept, used = [], 0
+    for char in text:
+        used += _columns(char)
+        if used > SUMMARY_WIDTH - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
 
 
 def _say(items: Sequence[SayItem]) -> str:
