@@ -60,6 +60,12 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "agent.not_agent": ("用户{username}不是坐席", "User {username} is not an agent"),
     "agent.unknown_feature_code": ("未知的功能码：{feature}", "Unknown feature code: {feature}"),
+    "disposition.bad_code": (
+        "无效的通话小结类型：{given}（可选 {choices}）",
+        "Invalid disposition: {given} (one of {choices})",
+    ),
+    "disposition.no_call": ("通话小结缺少通话 ID", "A disposition needs a call id"),
+    "disposition.notes_too_long": ("备注最多 {limit} 个字", "Notes are limited to {limit} characters"),
     "queue.invalid_config": ("队列配置无效：{detail}", "Invalid queue configuration: {detail}"),
     "order.cancel_reason_required": ("取消订单必须填写原因", "Cancelling an order needs a reason"),
     "order.not_dispatchable": (
