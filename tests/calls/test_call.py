@@ -542,7 +542,7 @@ def test_a_caller_hanging_up_during_the_transfer_counts_as_transferred() -> None
     assert run.outcome is Outcome.TRANSFERRED and run.finished
 
 
-def test_a_queue_forwards_to_its_fallback_until_the_acd_lands() -> None:
+def test_a_queue_node_names_its_queue_and_fallback() -> None:
     text = """
 name: q
 start: q
@@ -552,10 +552,28 @@ nodes:
 """
     run = _run(text.replace("nodes:", "variables: {ext: '0001'}\nnodes:"))
     transfer = _one(run.start(T0), Transfer)
-    assert isinstance(transfer, Transfer) and transfer.target == "13900000001"
-    assert "queue sales: forwarded to fallback 13900000001" in run.path[0].detail
-    assert run.handle(TransferEnded(transfer.token, True), T0 + 50) == [Hangup("transferred")]
+    assert isinstance(transfer, Transfer) and transfer.target == "13900000001" and transfer.queue == "sales"
+    assert "queue sales (fallback 13900000001)" in run.path[0].detail
+    assert run.handle(TransferEnded(transfer.token, True, "agent kefu01"), T0 + 50) == [Hangup("transferred")]
     assert run.outcome is Outcome.TRANSFERRED
+    assert "agent kefu01" in run.path[0].detail
+
+
+def test_a_queue_that_overflows_to_voicemail_takes_the_failure_branch() -> None:
+    text = """
+name: q
+start: q
+nodes:
+  q: {kind: queue, queue: sales, fallback: "13900000001", on_failure: bye}
+  bye: {kind: hangup, outcome: voicemail}
+"""
+    run = _run(text)
+    transfer = _one(run.start(T0), Transfer)
+    assert isinstance(transfer, Transfer)
+    out = run.handle(TransferEnded(transfer.token, False, "queue sales: full -> voicemail"), T0 + 1)
+    assert out == [Hangup("normal")]
+    assert [step.node for step in run.path] == ["q", "bye"]
+    assert "queue sales: full -> voicemail" in run.path[0].detail
 
 
 def test_a_hangup_node_may_set_the_outcome() -> None:

@@ -114,10 +114,16 @@ class Request:
 @dataclass(frozen=True, slots=True)
 class Transfer:
     """Connect the caller to ``target`` (an agent id/extension or an external number); answer with
-    ``TransferEnded(token, ok)`` once the other leg ends or fails."""
+    ``TransferEnded(token, ok)`` once the other leg ends or fails.
+
+    With ``queue`` (a flow's ``queue`` node) the caller goes to that ACD queue first; ``target`` is the
+    fallback the driver dials when the engine has no such queue. The ACD may also send the caller to
+    a mobile of its overflow chain (dialled like a target; ``TransferEnded`` after that leg) or to
+    voicemail (``TransferEnded(token, False, detail)``: the node's failure branch)."""
 
     token: int
     target: str
+    queue: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

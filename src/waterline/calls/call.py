@@ -245,6 +245,8 @@ class FlowRun:
         elif isinstance(event, TransferEnded):
             if self._wait is _Wait.TRANSFER and event.token == self._token:
                 self._steps = 0
+                if event.detail:
+                    self._note(event.detail)
                 self._on_transfer_end(event.ok, now, out)
         return out
 
@@ -420,10 +422,11 @@ class FlowRun:
             self._wait = _Wait.RECORD
         else:
             target = render(node.fallback if isinstance(node, QueueNode) else node.target, self._vars)
-            if isinstance(node, QueueNode):
-                self._note(f"queue {node.queue}: forwarded to fallback {target}")
+            queue = node.queue if isinstance(node, QueueNode) else None
+            if queue is not None:
+                self._note(f"queue {queue} (fallback {target})")
             self.transfer_target = target
-            out.append(Transfer(self._next_token(), target))
+            out.append(Transfer(self._next_token(), target, queue))
             self._wait = _Wait.TRANSFER
 
     # ------------------------------------------------------------------ events

@@ -74,10 +74,12 @@ class CallerHungUp:
 @dataclass(frozen=True, slots=True)
 class TransferEnded:
     """The ``Transfer`` with this token ended: ``ok`` is ``True`` if the other leg was answered and
-    has now hung up (the caller is still on the line), ``False`` if it could not be reached."""
+    has now hung up (the caller is still on the line), ``False`` if it could not be reached.
+    ``detail`` says what happened for the call's path (``queue orders: timeout -> voicemail``)."""
 
     token: int
     ok: bool
+    detail: str = ""
 
 
 Event = (

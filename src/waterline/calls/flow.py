@@ -345,9 +345,10 @@ class ClockNode(_RequestNode):
 
 
 class QueueNode(_Node):
-    """Hand the caller to an agent queue. Until the ACD lands this forwards to ``fallback`` (a
-    template, e.g. the on-duty mobile). ``next`` runs after the agent leg ends (a survey); without
-    it the call ends there."""
+    """Hand the caller to the ACD queue ``queue``; an engine without that queue forwards to
+    ``fallback`` (a template, e.g. the on-duty mobile). ``next`` runs after the agent leg ends (a
+    survey); without it the call ends there. The queue's overflow to voicemail (or no one reached)
+    takes ``on_failure``."""
 
     say: Say = ()
     """What the node plays first (may be empty)."""

@@ -29,7 +29,7 @@ from typing import Protocol
 from waterline.config import Settings
 from waterline.rtp.g711 import Law
 from waterline.sip import events as ev
-from waterline.sip.sdp import SdpError, SessionDescription, accept_answer, build_offer, parse_sdp
+from waterline.sip.sdp import Negotiated, SdpError, SessionDescription, accept_answer, build_offer, parse_sdp
 from waterline.telephony.callflow import Handle
 from waterline.telephony.journal import Journal
 from waterline.telephony.media import Feed, MediaStats, law_for_codec
@@ -37,7 +37,7 @@ from waterline.telephony.relay import LegFormat, Relay
 from waterline.telephony.transfer import Destination, Refusal, TransferPolicy, Trunk
 
 __all__ = ["RING_TIMEOUT", "BridgedSession", "Media", "Recorder", "TransferDone", "Transfers",
-           "policy_from_settings"]
+           "bridge_media", "configure_answer", "policy_from_settings"]
 
 _log = logging.getLogger(__name__)
 
@@ -228,48 +228,19 @@ class Transfers:
         if leg.timer is not None:
             leg.timer.cancel()
             leg.timer = None
-        try:
-            negotiated = accept_answer(leg.offer, parse_sdp(event.sdp_answer or b""))
-        except SdpError as exc:
-            _log.warning("transfer leg %s: unusable answer: %s", event.call, exc)
+        session = leg.session
+        negotiated = configure_answer(session, leg.offer, event.sdp_answer)
+        if negotiated is None:
+            _log.warning("transfer leg %s: unusable answer", event.call)
             self.journal.write("transfer_failed", self.wallclock(), call=leg.caller_leg, leg=event.call,
                                reason="bad-answer")
             self.send(ev.Hangup(event.call))
             return
-        law = law_for_codec(negotiated.codec)
-        if law is None:
-            self.send(ev.Hangup(event.call))
-            return
-        session = leg.session
-        session.configure(law, negotiated.payload_type, negotiated.dtmf_payload_type,
-                          (negotiated.remote_address, negotiated.remote_port),
-                          sends=negotiated.direction.sends)
-        caller = leg.caller
         now = self.clock()
-        tap = None
-        if leg.recorder is not None:
-            leg.recorder.align()  # both channels meet at the bridge's start
-            tap = _Tap(leg.recorder, caller.law, law)
-        relay = Relay(LegFormat(caller.law, caller.dtmf_payload_type),
-                      LegFormat(law, negotiated.dtmf_payload_type), self.rng, tap=tap, now=now)
-        leg.relay = relay
+        leg.relay = bridge_media(leg.caller, session, recorder=leg.recorder, rng=self.rng, now=now)
         leg.answered_at = now
-        caller.play(None)  # the relay speaks to the caller now, not a prompt
-
-        def from_caller(data: bytes, at: float) -> None:
-            out = relay.from_a(data, at)
-            if out is not None:
-                session.send_raw(out)
-
-        def from_other(data: bytes, at: float) -> None:
-            out = relay.from_b(data, at)
-            if out is not None:
-                caller.send_raw(out)
-
-        caller.forward = from_caller
-        session.forward = from_other
         self.journal.write("transfer_answered", self.wallclock(), call=leg.caller_leg, leg=event.call,
-                           codec=negotiated.codec, caller_codec=caller.law.name)
+                           codec=negotiated.codec, caller_codec=leg.caller.law.name)
 
     def _unbridge(self, leg: _Leg) -> None:
         if leg.caller.forward is not None:
@@ -292,6 +263,50 @@ class Transfers:
             to_caller=None if relay is None else relay.b_to_a.forwarded, packets_in=stats.packets_in,
         )
         leg.done(leg.answered_at is not None, talk)
+
+
+def configure_answer(session: BridgedSession, offer: SessionDescription,
+                     sdp_answer: bytes | None) -> Negotiated | None:
+    """Configure an outgoing leg's media from the far end's answer to our ``offer``; None (nothing
+    configured) when the answer is unusable or names no G.711 codec."""
+    try:
+        negotiated = accept_answer(offer, parse_sdp(sdp_answer or b""))
+    except SdpError:
+        return None
+    law = law_for_codec(negotiated.codec)
+    if law is None:
+        return None
+    session.configure(law, negotiated.payload_type, negotiated.dtmf_payload_type,
+                      (negotiated.remote_address, negotiated.remote_port), sends=negotiated.direction.sends)
+    return negotiated
+
+
+def bridge_media(caller: BridgedSession, other: BridgedSession, *, recorder: Recorder | None,
+                 rng: random.Random, now: float) -> Relay:
+    """Relay every datagram of ``caller`` to ``other`` and back (transcoded PCMU<->PCMA when the legs
+    differ, RFC 4733 re-typed); the call's recording goes on through the relay's tap, caller left,
+    other side right. The caller's prompt stops: the relay speaks to the caller now."""
+    tap = None
+    if recorder is not None:
+        recorder.align()  # both channels meet at the bridge's start
+        tap = _Tap(recorder, caller.law, other.law)
+    relay = Relay(LegFormat(caller.law, caller.dtmf_payload_type),
+                  LegFormat(other.law, other.dtmf_payload_type), rng, tap=tap, now=now)
+    caller.play(None)
+
+    def from_caller(data: bytes, at: float) -> None:
+        out = relay.from_a(data, at)
+        if out is not None:
+            other.send_raw(out)
+
+    def from_other(data: bytes, at: float) -> None:
+        out = relay.from_b(data, at)
+        if out is not None:
+            caller.send_raw(out)
+
+    caller.forward = from_caller
+    other.forward = from_other
+    return relay
 
 
 def policy_from_settings(settings: Settings, contacts: Callable[[str], Sequence[str]]) -> TransferPolicy:

@@ -174,6 +174,18 @@ class Transferer(Protocol):
     def stop(self, caller_leg: str) -> None: ...
 
 
+class Queues(Protocol):
+    """The engine's ACD as a flow call sees it (:class:`~waterline.telephony.distributor.Distributor`)."""
+
+    def knows(self, queue: str) -> bool: ...
+
+    def enter(self, call: Any, queue: str) -> bool: ...
+
+    def digit(self, call_id: str, digit: str) -> None: ...
+
+    def caller_gone(self, call_id: str) -> None: ...
+
+
 class CallRecords(Protocol):
     """Where CDRs go (blocking; called in a worker thread)."""
 
@@ -291,6 +303,10 @@ class FlowCall:
         self.last_prompt_s: float | None = None
         self.transferring = False
         self.talk_seconds = 0.0
+        self.queued = False
+        self.queue_agent: str | None = None
+        self._queue_token: int | None = None
+        self._hold: str | None = None
 
     # -- input -------------------------------------------------------------------------------------------
 
@@ -317,6 +333,10 @@ class FlowCall:
         if voicemail is not None and digit == END_DIGIT:
             voicemail.stop()
             return
+        queues = self.host.queues
+        if self.queued and queues is not None:
+            queues.digit(self.call_id, digit)
+            return
         self._feed_event(fe.DigitPressed(digit))
 
     def end(self) -> dict[str, JournalValue]:
@@ -330,6 +350,10 @@ class FlowCall:
         if self.transferring and self.host.transfers is not None:
             self.transferring = False
             self.host.transfers.stop(self.leg)  # the caller left: the other leg goes too
+        if self.queued and self.host.queues is not None:
+            self.queued = False
+            self._hold = None
+            self.host.queues.caller_gone(self.call_id)  # an abandon, or the agent's leg goes too
         if not self.run.finished:
             self._execute(self.run.handle(fe.CallerHungUp(), self.ended_at))
         self._cancel_timer()
@@ -626,6 +650,16 @@ class FlowCall:
         host.worker.submit(store, stored)
 
     def _transfer(self, action: act.Transfer) -> None:
+        queues = self.host.queues
+        if (action.queue is not None and queues is not None and self.session is not None and not self.ended
+                and queues.knows(action.queue)):
+            self._stop_playback()
+            self._pad_recording()
+            self._queue_token = action.token
+            self.queued = True
+            if queues.enter(self, action.queue):
+                return
+            self.queued = False
         transfers = self.host.transfers
         if transfers is None or self.session is None or self.ended:
             # no outgoing legs in this engine (unit tests, SIP off): the flow takes its failure branch
@@ -651,6 +685,122 @@ class FlowCall:
         else:
             self._later(fe.TransferEnded(token, False))
 
+    # -- the ACD's side of the caller (see telephony.distributor.QueuedCall) ---------------------------------
+
+    def queue_hold(self, prompt: str) -> None:
+        """Music on hold: ``prompt`` in a loop until the bridge or the end of the wait."""
+        self._hold = prompt
+        self._queue_play_prompt(prompt, _HOLD)
+
+    def queue_prompt(self, prompt: str) -> None:
+        """A comfort prompt, then back to the music."""
+        self._queue_play_prompt(prompt, _THEN_HOLD)
+
+    def queue_say(self, text: str, *, then_hangup: bool = False) -> None:
+        """Speak ``text`` (synthesised in the worker when not cached), then the music or our BYE."""
+        kind = _THEN_HANGUP if then_hangup else _THEN_HOLD
+        cached = self.host.speech.get(text)
+        if cached is not None:
+            self._queue_play([cached], kind)
+            return
+
+        def synthesised(prompt: Prompt | None, error: BaseException | None) -> None:
+            if error is not None:
+                _log.error("call %s: TTS failed", self.call_id, exc_info=error)
+            if not self.queued or self.ended:
+                return
+            if prompt is None:
+                self._queue_after(kind)
+            else:
+                self._queue_play([prompt], kind)
+
+        self.host.worker.submit(lambda: self.host.speak(text), synthesised)
+
+    def queue_connected(self, agent: str) -> CallRecorder | None:
+        """An agent answered: the relay speaks to the caller from now on."""
+        self._hold = None
+        self.queue_agent = agent
+        self._stop_playback()
+        self._pad_recording()  # the bridge's tap continues the recording from here
+        return self._recorder
+
+    def queue_left(self, number: str | None, detail: str) -> None:
+        """The ACD let the caller go: forward to ``number`` (a mobile of the overflow chain, the station's
+        on-duty phone), or the queue node's failure branch (voicemail)."""
+        self.queued = False
+        self._hold = None
+        self._stop_playback()
+        token = self._queue_token
+        if token is None:
+            return
+        transfers = self.host.transfers
+        if number is None or transfers is None or self.session is None or self.ended:
+            self._later(fe.TransferEnded(token, False, detail))
+            return
+        self._pad_recording()
+
+        def done(ok: bool, talk: float) -> None:
+            self.transferring = False
+            self.talk_seconds += talk
+            self._later(fe.TransferEnded(token, ok, detail))
+
+        allowed = self.host.flow_numbers(self.route) | {number}
+        started = transfers.start(self.leg, number, caller_number=self.caller, did=self.did,
+                                  flow_allowed=allowed, recorder=self._recorder, done=done)
+        if started:
+            self.transferring = True
+        else:
+            self._later(fe.TransferEnded(token, False, f"{detail} (forward failed)"))
+
+    def queue_agent_ended(self, talk: float, detail: str) -> None:
+        """The agent hung up: the flow goes on (a survey) or ends."""
+        self.queued = False
+        self.talk_seconds += talk
+        if self._queue_token is not None:
+            self._later(fe.TransferEnded(self._queue_token, True, detail))
+
+    def queue_context(self) -> tuple[tuple[str, ...], str]:
+        """The IVR path (node ids) and digits so far, for the agent's screen."""
+        return tuple(step.node for step in self.run.path), "".join(self.run.digits)
+
+    def _queue_play_prompt(self, name: str, kind: int) -> None:
+        try:
+            prompt = self.host.prompt(name)
+        except (PromptError, OSError):
+            _log.exception("call %s: queue prompt %r unavailable", self.call_id, name)
+            if kind != _HOLD:  # music that cannot play leaves silence; anything else moves on
+                self._queue_after(kind)
+            return
+        self._queue_play([prompt], kind)
+
+    def _queue_play(self, prompts: list[Prompt], kind: int) -> None:
+        session = self.session
+        if session is None or not self.queued or self.ended:
+            return
+        self._stop_playback()
+        player = Player(list(prompts), session.law, barge_in="")
+        feed = PlayerFeed(player, self.host.clock, self._queue_prompt_done, kind)
+        self._pad_recording()
+        self._player = player
+        self._feed = feed
+        session.play(feed)
+
+    def _queue_prompt_done(self, feed: PlayerFeed) -> None:
+        # from inside the pacer tick: continue on the next loop pass
+        if self._feed is feed:
+            self._player = None
+            self._feed = None
+            kind = feed.token if feed.token is not None else _THEN_HOLD
+            self.host.scheduler.call_soon(lambda: self._queue_after(kind))
+
+    def _queue_after(self, kind: int) -> None:
+        if not self.queued or self.ended or self._feed is not None:
+            return
+        if kind == _THEN_HANGUP:
+            self._hangup()
+        elif self._hold is not None:
+            self._queue_play_prompt(self._hold, _HOLD)
+
     def _hangup(self) -> None:
         if self.hung_up:
             return
@@ -658,6 +808,10 @@ class FlowCall:
         self._stop_playback()
         if not self.ended:
             self.host.scheduler.call_soon(lambda: self.host.hangup(self.leg))
+
+
+_HOLD, _THEN_HOLD, _THEN_HANGUP = -1, -2, -3
+"""Kinds of the ACD's playbacks on a waiting caller (a feed's token; the flow's own tokens are >= 1)."""
 
 
 def _text(value: object) -> str | None:
@@ -710,6 +864,9 @@ class FlowHost:
         self.refused = 0
         self.transfers: Transferer | None = None
         """Outgoing legs for the flows' transfers (set by the engine once its switch is up)."""
+        self.queues: Queues | None = None
+        """The ACD for the flows' queue nodes (set by the engine; without it a queue node forwards to
+        its fallback)."""
         self._flow_numbers: dict[int, tuple[Flow, frozenset[str]]] = {}
 
     @property

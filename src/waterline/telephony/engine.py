@@ -38,6 +38,7 @@ from waterline.sip.transaction import TimerConfig
 from waterline.telephony.agents import AgentDirectory, fetch_from_store
 from waterline.telephony.bindings import FileRegistrationStore
 from waterline.telephony.bridge import Transfers, policy_from_settings
+from waterline.telephony.distributor import Distributor, LegChain
 from waterline.telephony.eventport import EventPort
 from waterline.telephony.flowsetup import build_flow_runtime
 from waterline.telephony.hub import Hub
@@ -295,8 +296,21 @@ async def serve(
         policy=policy_from_settings(
             settings, lambda user: [b.contact for b in registrar.lookup_user(user, loop.time())]),
     )
-    switch.transfers = flows.host.transfers = transfers
+    flows.host.transfers = transfers
+    distributor = Distributor(
+        send=send_transfer, media=media, policy=transfers.policy, journal=journal,
+        scheduler=flows.host.scheduler, worker=flows.worker, uow_factory=flows.uow_factory,
+        wallclock=time.time, clock=time.monotonic,
+        registered=lambda user: [b.contact for b in registrar.lookup_user(user, loop.time())],
+        rng=random.Random(rng.getrandbits(64)), media_ip=lambda: media_ip, on_event=events.publish,
+        hangup=schedule_hangup,
+    )
+    for name, handler in distributor.command_handlers().items():
+        events.on_command(name, handler)
+    flows.host.queues = distributor
+    switch.transfers = LegChain(transfers, distributor)
     recovered = await flows.start()  # calls a crash left open are closed, and routes read, before any call
+    distributor.start()
     if recovered:
         journal.write("calls_recovered", time.time(), failed=recovered)
     udp = await open_udp(hub, sock)
@@ -348,6 +362,7 @@ async def serve(
         if pending:
             # recordings of the last calls are being mixed: index them before the journal closes
             await asyncio.wait(pending, timeout=10.0)
+        distributor.stop()
         await flows.close()
         stats = {f"sip_{name}": value for name, value in dataclasses.asdict(endpoint.stats).items()}
         pacing = {f"pacer_{name}": value for name, value in dataclasses.asdict(pacer.stats).items()}

@@ -104,6 +104,23 @@ class TransferPolicy:
         self.allowed = frozenset(
             _national(n) for n in (normalise_number(text) for text in allowed) if n is not None)
 
+    def resolve_contact(self, contact: str, *, caller: str = "", did: str = "") -> Destination | Refusal:
+        """The destination of an ACD agent contact: a registered contact URI (``sip:kefu01@10.0.0.7:5062``)
+        or a mobile number the operator stored as the agent's contact (trusted like the allow list; it
+        still needs the trunk)."""
+        contact = contact.strip()
+        if contact.lower().startswith(("sip:", "sips:")):
+            try:
+                uri = parse_uri(contact)
+            except SipError:
+                return Refusal(contact, "bad-contact")
+            dest = (uri.host.strip("[]"), uri.port or (5061 if uri.scheme == "sips" else 5060))
+            return Destination("agent", contact, contact, dest, did or caller)
+        number = normalise_number(contact)
+        if number is None:
+            return Refusal(contact, "bad-contact")
+        return self.resolve(number, flow_allowed=frozenset({_national(number)}), caller=caller, did=did)
+
     def resolve(self, target: str, *, flow_allowed: frozenset[str] = frozenset(), caller: str = "",
                 did: str = "") -> Destination | Refusal:
         """The destination of ``target`` for a call from ``caller`` to ``did``; ``flow_allowed`` are
