@@ -89,6 +89,11 @@ class Subscription:
             return
         self._queue.put_nowait(text)
 
+    @property
+    def pending(self) -> int:
+        """Messages queued and not yet taken."""
+        return self._queue.qsize()
+
     async def get(self) -> str | None:
         """The next message, or None once the socket overflowed (close it)."""
         return await self._queue.get()
