@@ -2,12 +2,14 @@
 
 Feeds the sans-IO endpoint the exact INVITE / ACK / BYE that SIPp's built-in ``uac`` scenario sends to
 ``*43`` and measures process CPU time per call, twice: with a trivial call control that answers with a
-fixed SDP (the endpoint alone: parsing, transactions, dialogs, serialising) and with the engine's
-:class:`~waterline.telephony.switch.Switch` (adds SDP offer/answer and the journal). The sockets and
-the event loop come on top (see bench/sip_cps.py). CPU time rather than wall time, so other load on a
-shared machine disturbs the figures less.
+fixed SDP (the endpoint alone: parsing, transactions, dialogs, serialising), with the engine's
+:class:`~waterline.telephony.switch.Switch` (adds SDP offer/answer and the journal), and with the switch
+plus a real :class:`~waterline.telephony.media.MediaEngine` and the ``*43`` echo service on a running
+event loop (real RTP sockets bound, watched and closed per call, as in the engine). The SIP sockets and
+the loop's own work come on top (see bench/sip_cps.py). CPU time rather than wall time, so other load
+on a shared machine disturbs the figures less.
 
-    .venv/bin/python bench/sip_call_cpu.py [--calls 20000]
+    .venv/bin/python bench/sip_call_cpu.py [--calls 20000] [--modes fixed,switch,media]
 
 At 3,000 calls/s on one core the whole process may spend 333 µs per call; at 6,000, 167 µs.
 """
@@ -15,14 +17,21 @@ At 3,000 calls/s on one core the whole process may spend 333 µs per call; at 6,
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import random
 import sys
 import time
+from pathlib import Path
 
 from waterline.sip import events as ev
 from waterline.sip.endpoint import Endpoint, EndpointConfig
 from waterline.telephony.journal import Journal
+from waterline.telephony.media import MediaEngine
+from waterline.telephony.pacer import Pacer, loop_sleep_until
+from waterline.telephony.prompt import DEFAULT_PROMPT_DIR, PromptLibrary
+from waterline.telephony.rtpport import PortPool
+from waterline.telephony.services import Diagnostics, RecordingKeeper
 from waterline.telephony.switch import Switch
 
 PEER = ("127.0.0.1", 5060)
@@ -66,11 +75,43 @@ class FixedAnswer:
             self._endpoint.send(ev.Answer(event.call, OFFER), now)
 
 
-def run(with_switch: bool, calls: int) -> float:
+def _discard(data: bytes, addr: tuple[str, int]) -> None:
+    pass
+
+
+def _media_switch(endpoint: Endpoint, loop: asyncio.AbstractEventLoop) -> Switch:
+    """The engine's *43 set-up: a media engine on real loopback sockets and the diagnostics."""
+    rng = random.Random(8)
+    pacer = Pacer(time.monotonic, loop_sleep_until(time.monotonic, loop), _discard)
+    media = MediaEngine(loop, PortPool(20000, 30000, rng=rng), pacer, rng, host="127.0.0.1",
+                        clock=time.monotonic, wallclock=time.time)
+    journal = Journal(None)
+    keeper = RecordingKeeper(Path("/nonexistent"), journal, time.time)
+    diagnostics = Diagnostics(PromptLibrary([DEFAULT_PROMPT_DIR]), keeper, hangup=lambda leg: None,
+                              clock=time.monotonic, wallclock=time.time, bench=True)
+    return Switch(endpoint, journal, clock=time.time, media=media, diagnostics=diagnostics)
+
+
+def run(mode: str, calls: int) -> float:
     """CPU µs per call for ``calls`` calls (clock advancing 1 ms per call, timers fired as due)."""
+    if mode == "media":
+        async def on_loop() -> float:
+            return _run(mode, calls, asyncio.get_running_loop())
+
+        return asyncio.run(on_loop())
+    return _run(mode, calls, None)
+
+
+def _run(mode: str, calls: int, loop: asyncio.AbstractEventLoop | None) -> float:
     port = 5070
     endpoint = Endpoint(EndpointConfig(host="127.0.0.1", port=port), rng=random.Random(7))
-    control = Switch(endpoint, Journal(None), clock=time.time) if with_switch else FixedAnswer(endpoint)
+    control: FixedAnswer | Switch
+    if mode == "fixed":
+        control = FixedAnswer(endpoint)
+    elif loop is None:
+        control = Switch(endpoint, Journal(None), clock=time.time)
+    else:
+        control = _media_switch(endpoint, loop)
     now = 1000.0
 
     def feed(data: bytes) -> list[tuple[bytes, tuple[str, int], str]]:
@@ -99,19 +140,24 @@ def run(with_switch: bool, calls: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print µs of CPU per call, endpoint alone and with the switch, alternating twice."""
+    """Print µs of CPU per call: endpoint alone, with the switch, with switch and media; twice."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--modes", default="fixed,switch,media",
+                        help="comma-separated, each run twice in turn: fixed,switch,media")
     args = parser.parse_args(argv)
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 100)  # as the engine does (engine.tune_gc)
     print(f"{'call control':14} {'calls':>7} {'CPU us/call':>12}")
-    for with_switch in (False, True, False, True):
-        name = "switch (*43)" if with_switch else "fixed answer"
-        print(f"{name:14} {args.calls:>7} {run(with_switch, args.calls):>12.0f}", flush=True)
+    names = {"fixed": "fixed answer", "switch": "switch (*43)", "media": "switch+media"}
+    modes = [mode.strip() for mode in args.modes.split(",") if mode.strip()]
+    if not modes or set(modes) - set(names):
+        parser.error(f"--modes takes {','.join(names)}")
+    for mode in modes * 2:
+        print(f"{names[mode]:14} {args.calls:>7} {run(mode, args.calls):>12.0f}", flush=True)
     return 0
 
 

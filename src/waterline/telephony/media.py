@@ -1,8 +1,13 @@
 """Per-call media sessions on the event loop: RTP and RTCP sockets, symmetric RTP, DTMF, paced sending.
 
-A :class:`MediaSession` owns one even RTP port and the RTCP port above it, both plain non-blocking UDP
+A :class:`MediaSession` owns one even RTP port and the RTCP port above it, plain non-blocking UDP
 sockets watched with ``loop.add_reader``: opening a session is synchronous (the port is bound before
-the SDP answer names it, and there is no task or transport object per call).
+the SDP answer names it, and there is no task or transport object per call). The pool lends the pair,
+but the RTCP socket is only bound once the call carries media (the first packet from the caller, the
+first feed played, or the first report due), and the session joins the pacer only when it is first
+given a feed: a call that never carries media (a signalling-only test call, a caller that hangs up at
+once) costs one socket and no pacer work. Measured with ``bench/sip_call_cpu.py --modes media``: the
+second socket, its reader and the pacer slot were ~40 % of the media set-up of such a call.
 
 Receive path, per packet: parse (:mod:`waterline.rtp.packet`), latch the remote address, receive
 statistics (:class:`~waterline.rtp.stream.ReceiveStream`), then either the RFC 4733 receiver (on the
@@ -58,7 +63,7 @@ from waterline.rtp.rtcp import (
     serialise_compound,
 )
 from waterline.rtp.stream import Arrival, ReceiveStream, SendStream
-from waterline.telephony.pacer import FrameSource, Pacer, SendDatagram
+from waterline.telephony.pacer import FrameSource, PacedStream, Pacer, SendDatagram
 from waterline.telephony.rtpport import PortPool
 
 __all__ = [
@@ -140,32 +145,34 @@ class MediaStats:
         }
 
 
-def _bind_pair(host: str, port: int) -> tuple[socket.socket, socket.socket] | None:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sockets: list[socket.socket] = []
+_NONBLOCKING_DGRAM = socket.SOCK_DGRAM | getattr(socket, "SOCK_NONBLOCK", 0)
+"""Non-blocking from creation where the platform allows (Linux): one system call less per socket."""
+
+
+def _bind(host: str, port: int) -> socket.socket | None:
+    """A non-blocking UDP socket bound to ``host:port``, or None when the port is taken."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, _NONBLOCKING_DGRAM)
     try:
-        for number in (port, port + 1):
-            sock = socket.socket(family, socket.SOCK_DGRAM)
-            sockets.append(sock)
-            sock.setblocking(False)
-            sock.bind((host, number))
+        sock.setblocking(False)
+        sock.bind((host, port))
     except OSError:
-        for sock in sockets:
-            sock.close()
+        sock.close()
         return None
-    return sockets[0], sockets[1]
+    return sock
 
 
 class MediaSession:
-    """The media of one call leg: its two sockets, receive state, DTMF, paced sending, RTCP."""
+    """The media of one call leg: its sockets, receive state, DTMF, paced sending, RTCP."""
 
-    def __init__(self, engine: MediaEngine, call: str, port: int, rtp: socket.socket, rtcp: socket.socket,
+    def __init__(self, engine: MediaEngine, call: str, port: int, rtp: socket.socket,
                  send_stream: SendStream) -> None:
         self._engine = engine
         self.call = call
         self.port = port
         self._rtp = rtp
-        self._rtcp = rtcp
+        self._rtcp: socket.socket | None = None
+        """Bound on first need (:meth:`_open_rtcp`); None before, or when another program took the port."""
+        self._rtcp_tried = False
         self.tx = send_stream
         self.law: Law = PCMU
         self.payload_type = PCMU.payload_type
@@ -191,10 +198,8 @@ class MediaSession:
         self.next_report = 0.0
         self._sent_since_report = False
         self._datagram = bytearray(HEADER_SIZE)
-        # the socket's own sendto, not a method around it: one Python frame less per packet sent
-        # _tick returns its reused bytearray, which only the socket's sendto ever sees: it takes any buffer
-        self._paced = engine.pacer.add(cast(FrameSource, self._tick), ("0.0.0.0", 9),
-                                       cast(SendDatagram, rtp.sendto))
+        self._paced: PacedStream | None = None
+        """The session's pacer slot, taken by the first :meth:`play` of a feed and kept until close."""
         self.packets_in = 0
         self.malformed = 0
         self.foreign = 0
@@ -226,7 +231,8 @@ class MediaSession:
 
     def _set_remote(self, remote: Address, *, rtcp_too: bool) -> None:
         self.remote = remote
-        self._paced.addr = remote
+        if self._paced is not None:
+            self._paced.addr = remote
         if rtcp_too:
             self.rtcp_remote = (remote[0], remote[1] + 1)
 
@@ -234,12 +240,26 @@ class MediaSession:
         """Send ``feed``'s payloads from the next pacer period on (None: send nothing)."""
         self._feed = feed
         self.tx.start_talkspurt()
+        if feed is not None and self._paced is None and not self.closed:
+            # the socket's own sendto, not a method around it: one Python frame less per packet sent;
+            # _tick returns its reused bytearray, which only the socket's sendto ever sees (any buffer)
+            self._paced = self._engine.pacer.add(cast(FrameSource, self._tick), self.remote or ("0.0.0.0", 9),
+                                                 cast(SendDatagram, self._rtp.sendto))
+            self._open_rtcp()  # we are about to send: the peer's reports will follow
 
     def watch(self) -> None:
-        """Start reading both sockets on the engine's loop (done by :meth:`MediaEngine.open`)."""
-        loop = self._engine.loop
-        loop.add_reader(self._rtp.fileno(), self._on_rtp)
-        loop.add_reader(self._rtcp.fileno(), self._on_rtcp)
+        """Start reading the RTP socket on the engine's loop (done by :meth:`MediaEngine.open`)."""
+        self._engine.loop.add_reader(self._rtp.fileno(), self._on_rtp)
+
+    def _open_rtcp(self) -> None:
+        """Bind and watch the RTCP socket (port + 1) the first time the call needs it."""
+        if self._rtcp_tried or self.closed:
+            return
+        self._rtcp_tried = True
+        sock = self._engine.bind_rtcp(self.port + 1)
+        if sock is not None:
+            self._rtcp = sock
+            self._engine.loop.add_reader(sock.fileno(), self._on_rtcp)
 
     # -- sending (called by the pacer) -----------------------------------------------------------------------
 
@@ -336,6 +356,8 @@ class MediaSession:
             self.relatched += 1
         self._source = addr
         self.latched = True
+        if not self._rtcp_tried:
+            self._open_rtcp()  # media flows: the caller's RTCP reports will follow
         if addr != self.remote:
             # RTCP goes to the port above the RTP source until the peer's own RTCP shows where it is
             self._set_remote(addr, rtcp_too=not self._rtcp_latched)
@@ -351,8 +373,11 @@ class MediaSession:
     # -- RTCP ------------------------------------------------------------------------------------------------
 
     def _on_rtcp(self) -> None:
+        rtcp = self._rtcp
+        if rtcp is None:
+            return
         try:
-            data, addr = self._rtcp.recvfrom(RECV_SIZE)
+            data, addr = rtcp.recvfrom(RECV_SIZE)
         except OSError:
             return
         self.receive_rtcp(data, addr, self._engine.clock(), self._engine.wallclock())
@@ -404,8 +429,12 @@ class MediaSession:
         self.next_report = now + self._engine.report_interval()
         if self.rtcp_remote is None:
             return
+        self._open_rtcp()
+        rtcp = self._rtcp
+        if rtcp is None:
+            return  # the port above ours is held by another program: no RTCP for this call
         try:
-            self._rtcp.sendto(self.report(now, wallclock, bye=bye), self.rtcp_remote)
+            rtcp.sendto(self.report(now, wallclock, bye=bye), self.rtcp_remote)
         except OSError:
             pass  # best effort: statistics, never worth failing a call for
 
@@ -428,7 +457,8 @@ class MediaSession:
         if self.closed:
             return self.stats()
         self.closed = True
-        self._paced.close()
+        if self._paced is not None:
+            self._paced.close()
         self._feed = None
         self.consumers = []
         self.on_digit = None
@@ -436,8 +466,12 @@ class MediaSession:
         self.forward = None
         engine = self._engine
         if self.packets_in or self.tx.packet_count:
-            # a session that carried no media has nothing to report (signalling-only test calls)
+            # a session that carried no media has nothing to report (signalling-only test calls); one
+            # that did has its RTCP socket already (opened when the media started)
             self.send_report(engine.clock(), engine.wallclock(), bye=True)
+        # the pacer slot refers back to the session (its _tick): drop it so the session is freed by
+        # reference counting, not left for the cyclic collector
+        self._paced = None
         engine.forget(self)
         engine.close_pair(self.port, self._rtp, self._rtcp)
         return self.stats()
@@ -464,6 +498,8 @@ class MediaEngine:
         self._sessions: dict[str, MediaSession] = {}
         self.opened = 0
         self.bind_failures = 0
+        self.rtcp_bind_failures = 0
+        """RTCP ports found taken when a session needed them (that call went without RTCP)."""
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -491,26 +527,29 @@ class MediaEngine:
         return self._sessions.get(call)
 
     def open(self, call: str) -> MediaSession | None:
-        """Bind a new session's RTP/RTCP pair and start watching it; None when no pair is free."""
+        """Bind a new session's RTP port (its RTCP port is bound when the call carries media) and start
+        watching it; None when no pair is free."""
         bound = self._bind()
         if bound is None:
             return None
-        port, rtp, rtcp = bound
-        session = MediaSession(self, call, port, rtp, rtcp, SendStream(self._rng, PCMU.payload_type))
+        port, rtp = bound
+        session = MediaSession(self, call, port, rtp, SendStream(self._rng, PCMU.payload_type))
         session.next_report = self.clock() + self.report_interval()
         session.watch()
         self._sessions[call] = session
         self.opened += 1
         return session
 
-    def _bind(self) -> tuple[int, socket.socket, socket.socket] | None:
+    def _bind(self) -> tuple[int, socket.socket] | None:
         for _ in range(BIND_ATTEMPTS):
             port = self.pool.allocate()
             if port is None:
                 return None
-            pair = _bind_pair(self.host, port)
-            if pair is not None:
-                return port, pair[0], pair[1]
+            # the RTCP port above is bound later, when needed; if another program holds it then, that
+            # call goes without RTCP (counted in rtcp_bind_failures): RTP is what the caller hears
+            rtp = _bind(self.host, port)
+            if rtp is not None:
+                return port, rtp
             # held by another program: back of the queue (perhaps it is free again by then), and jump
             # over the stretch of the range that program is probably using
             self.bind_failures += 1
@@ -518,14 +557,23 @@ class MediaEngine:
             self.pool.skip(len(self.pool) // BIND_JUMPS)
         return None
 
+    def bind_rtcp(self, port: int) -> socket.socket | None:
+        """A session's RTCP socket on ``port`` (odd, lent with its RTP port), or None when it is taken."""
+        sock = _bind(self.host, port)
+        if sock is None:
+            self.rtcp_bind_failures += 1
+        return sock
+
     def forget(self, session: MediaSession) -> None:
         """Drop a closed session from the table (called by :meth:`MediaSession.close`)."""
         if self._sessions.get(session.call) is session:
             del self._sessions[session.call]
 
-    def close_pair(self, port: int, rtp: socket.socket, rtcp: socket.socket) -> None:
+    def close_pair(self, port: int, rtp: socket.socket, rtcp: socket.socket | None) -> None:
         """Stop watching and close a closed session's sockets, and give its port pair back."""
         for sock in (rtp, rtcp):
+            if sock is None:
+                continue
             try:
                 self.loop.remove_reader(sock.fileno())
             except (ValueError, OSError, RuntimeError):

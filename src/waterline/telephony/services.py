@@ -134,15 +134,25 @@ class PlayerFeed:
 
 
 class EchoFeed:
-    """Consumer and feed at once: what the caller sends is queued and sent back on the next periods."""
+    """Consumer and feed at once: what the caller sends is queued and sent back on the next periods.
 
-    def __init__(self, depth: int = ECHO_DEPTH) -> None:
+    With a ``leg`` the feed starts playing on it when the first payload arrives: until the caller sends
+    something there is nothing to send back, and a leg given no feed costs the pacer nothing (a
+    signalling-only test call, the SIP benchmark's, never carries media).
+    """
+
+    def __init__(self, depth: int = ECHO_DEPTH, leg: Leg | None = None) -> None:
         self._queue = FrameQueue(depth)
+        self._leg = leg
         self.echoed = 0
 
     def consume(self, payload: Payload, arrival: Arrival) -> None:
         """Queue one received payload (copied: the view dies with its datagram)."""
         self._queue.put(bytes(payload))
+        leg = self._leg
+        if leg is not None:
+            self._leg = None  # once: and the leg (which holds this feed) is not held back in a cycle
+            leg.play(self)
 
     def __call__(self, skipped: int) -> bytes | None:
         frame = self._queue(skipped)
@@ -270,9 +280,8 @@ class Diagnostics:
     def start(self, call: str, call_id: str, number: str, session: Leg) -> None:
         """Start the service of ``number`` on an answered call's configured session."""
         if number == ECHO_EXTENSION:
-            echo = EchoFeed()
+            echo = EchoFeed(leg=session)  # plays once the caller's first packet is heard
             session.consumers.append(echo.consume)
-            session.play(echo)
             self._running[call] = _Running(number, None, None)
             return
         recorder = None
