@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from waterline.adapters.db.engine import create_engine, create_session_factory
-from waterline.adapters.db.recordings import store_recording
+from waterline.adapters.db.recordings import store_recordings
 from waterline.adapters.livechannel import socket_path
 from waterline.config import Settings
 from waterline.sip import events as ev
@@ -36,6 +36,7 @@ from waterline.sip.policy import DigestAuthenticator
 from waterline.sip.registrar import Registrar
 from waterline.sip.transaction import TimerConfig
 from waterline.telephony.agents import AgentDirectory, fetch_from_store
+from waterline.telephony.batch import Batcher
 from waterline.telephony.bindings import FileRegistrationStore
 from waterline.telephony.bridge import Transfers, policy_from_settings
 from waterline.telephony.distributor import Distributor, LegChain
@@ -66,6 +67,7 @@ FLUSH_INTERVAL = 0.5
 SHUTDOWN_GRACE = 0.2
 GC_THRESHOLD = 20_000
 PACER_STOP_WAIT = 1.0
+INDEX_DRAIN_WAIT = 10.0
 RecordingHook = Callable[[RecordingIndex], None]
 
 
@@ -156,23 +158,20 @@ def run_engine(settings: Settings, *, on_recording: RecordingHook | None = None)
 
 def index_in_store(
     loop: asyncio.AbstractEventLoop, session_factory: Callable[[], Session], data_dir: Path
-) -> RecordingHook:
-    """The default recording hook: index each finished WAV in the store (``GET /api/recordings``).
+) -> Batcher[RecordingIndex]:
+    """The default recording hook: index finished WAVs in the store (``GET /api/recordings``).
 
-    The insert runs in the loop's thread pool, never on the media loop; a failure is logged and the
-    line in ``recordings/index.jsonl`` (written before the hook runs) still lists the file.
+    Batched: the recordings finished within half a second go in one transaction, in the loop's thread
+    pool, never on the media loop (one transaction per recording cost ~1 ms of CPU, mostly Python that
+    holds the interpreter the media loop needs). A failed batch is logged and the lines in
+    ``recordings/index.jsonl`` (written before the hook runs) still list the files. Await its
+    ``drain()`` before the store is closed.
     """
 
-    def store(index: RecordingIndex) -> None:
-        try:
-            store_recording(session_factory, index, data_dir=data_dir, now=datetime.now(UTC))
-        except Exception:
-            _log.exception("could not index recording %s in the store", index.path)
+    def store(batch: list[RecordingIndex]) -> None:
+        store_recordings(session_factory, batch, data_dir=data_dir, now=datetime.now(UTC))
 
-    def hook(index: RecordingIndex) -> None:
-        loop.run_in_executor(None, store, index)
-
-    return hook
+    return Batcher(loop, store)
 
 
 def raise_file_limit() -> int:
@@ -229,8 +228,9 @@ async def serve(
     store = create_engine(settings.database_url)
     session_factory = create_session_factory(store)
     fetch = fetch_from_store(session_factory)
+    indexer: Batcher[RecordingIndex] | None = None
     if on_recording is None:
-        on_recording = index_in_store(loop, session_factory, settings.data_dir)
+        on_recording = indexer = index_in_store(loop, session_factory, settings.data_dir)
     agents = AgentDirectory(fetch, settings.sip.realm, time.monotonic)
     registrar = Registrar(FileRegistrationStore(settings.data_dir / REGISTRATIONS_FILE, loop.time, time.time))
     endpoint = build_endpoint(settings, bound_host, bound_port, rng, agents=agents, registrar=registrar)
@@ -362,6 +362,11 @@ async def serve(
         if pending:
             # recordings of the last calls are being mixed: index them before the journal closes
             await asyncio.wait(pending, timeout=10.0)
+        if indexer is not None:
+            try:
+                await asyncio.wait_for(indexer.drain(), INDEX_DRAIN_WAIT)
+            except TimeoutError:
+                _log.error("the store did not index the last recordings within %s s", INDEX_DRAIN_WAIT)
         distributor.stop()
         await flows.close()
         stats = {f"sip_{name}": value for name, value in dataclasses.asdict(endpoint.stats).items()}
