@@ -149,3 +149,14 @@ def test_sip_flag_keeps_the_trunk_of_the_environment(monkeypatch: pytest.MonkeyP
     sip = load_settings(sip="127.0.0.1:5070").sip
     assert sip.listen == ("127.0.0.1", 5070)
     assert (sip.trunk, sip.realm) == (("10.0.0.9", 5080), "shaanxi")
+
+
+def test_trunk_sources_are_networks_and_loopback_trust_can_be_turned_off(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATERLINE_SIP__TRUNK_SOURCES", "203.0.113.7, 10.1.0.0/16")
+    monkeypatch.setenv("WATERLINE_SIP__TRUST_LOOPBACK", "0")
+    sip = Settings().sip
+    assert sip.trunk_networks == ("203.0.113.7", "10.1.0.0/16") and sip.trust_loopback is False
+    monkeypatch.setenv("WATERLINE_SIP__TRUNK_SOURCES", "carrier.example")
+    with pytest.raises(ValidationError):
+        Settings()

@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SECRET_FILE_NAME = "secret_key"
@@ -114,6 +114,12 @@ class SipSettings(BaseModel):
     transfer_allow: str = ""
     """Numbers a transfer may dial besides the flow's own (on-duty mobiles, station phones), comma
     separated: the toll-fraud guard refuses every other number (see :attr:`allowed_numbers`)."""
+    trunk_sources: str = ""
+    """Networks whose INVITEs are taken without credentials (the carrier's SBCs), comma separated
+    (``203.0.113.7, 10.1.0.0/16``); every other source is an agent's phone and must authenticate."""
+    trust_loopback: bool = True
+    """Loopback counts as a trunk source (the demo and SIPp on one machine); off, local phones
+    authenticate like any other (tests of agents' own calls)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -126,6 +132,19 @@ class SipSettings(BaseModel):
                     text = value[key].strip()
                     value = {**value, key: parse_host_port(text, default_port=5060) if text else None}
         return value
+
+    @field_validator("trunk_sources")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for spec in value.split(","):
+            if spec.strip():
+                ipaddress.ip_network(spec.strip(), strict=False)  # ValueError: pydantic reports it
+        return value
+
+    @property
+    def trunk_networks(self) -> tuple[str, ...]:
+        """:attr:`trunk_sources` as a list."""
+        return tuple(n.strip() for n in self.trunk_sources.split(",") if n.strip())
 
     @property
     def allowed_numbers(self) -> tuple[str, ...]:

@@ -11,7 +11,9 @@ Queues (one station):
   ``13800000000`` (reached through the trunk, a SIPp UAS).
 
 Each agent is a SIPp process that first REGISTERs (``uac_register.xml``, digest) from a fixed port
-and exits; a SIPp UAS then plays the phone on that port for one test.
+and exits; a SIPp UAS then plays the phone on that port for one test. Agents' phones live on
+127.0.0.2 and the engine trusts only 127.0.0.1 (the carrier) without credentials, so agents' own
+INVITEs (feature codes, a number dialled out) are digest-authenticated like on a real LAN.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from harness import SCENARIOS, SIPP, SipServer, add_agent, free_port, read_sipp_stats, run_sipp, start_server
+from harness import SCENARIOS, SIPP, SipServer, add_agent, free_port, read_sipp_stats, start_server
 
 from waterline import bootstrap
 from waterline.calls.queue import OverflowMobile, OverflowVoicemail, QueueConfig, QueueMember, Strategy, Tier
@@ -44,6 +46,9 @@ PASSWORD = "acd-e2e-secret"
 MOBILE = "13800000000"
 MEDIA_RANGE = (33600, 33799)
 DIDS = {"main": "4006360001", "solo": "4006360002", "full": "4006360003", "failover": "4006360004"}
+PHONES = "127.0.0.2"
+"""Where the agents' phones are: not a trunk source, so their INVITEs are challenged."""
+PREMIUM = "00881234567890"
 
 
 def _flow(queue: str) -> str:
@@ -116,10 +121,22 @@ def _prepare(data_dir: Path) -> None:
         store.close()
 
 
+def _agent_sipp(server: SipServer, workdir: Path, scenario: Path, user: str, *args: str,
+                timeout: float = 20) -> tuple[int, str]:
+    """SIPp as agent ``user``'s phone on 127.0.0.2, authenticating with the agent's SIP password."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    command = [SIPP, f"{server.host}:{server.port}", "-sf", str(scenario), "-i", PHONES, "-au", user,
+               "-ap", PASSWORD, "-key", "agent", user, "-m", "1", "-timeout", f"{int(timeout)}s",
+               "-timeout_error", "-nostdin", "-fd", "1", *args]
+    process = subprocess.run(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, timeout=timeout + 15)
+    return process.returncode, process.stdout.decode(errors="replace")
+
+
 def _register(server: SipServer, workdir: Path, user: str, port: int) -> None:
-    result = run_sipp(server, workdir, "-s", user, "-au", user, "-ap", PASSWORD, "-p", str(port),
-                      scenario="uac_register.xml", timeout=15)
-    assert result.returncode == 0 and result.count("SuccessfulCall(C)") == 1, result.output[-2000:]
+    scenario = SCENARIOS / "uac_register.xml"
+    code, out = _agent_sipp(server, workdir, scenario, user, "-s", user, "-p", str(port))
+    assert code == 0, out[-2000:]
 
 
 @pytest.fixture(scope="module")
@@ -130,10 +147,11 @@ def rig(tmp_path_factory: pytest.TempPathFactory, sipp_available: None) -> Itera
     _prepare(data_dir)
     trunk_port = free_port()
     env = {"WATERLINE_MEDIA__PORT_MIN": str(MEDIA_RANGE[0]), "WATERLINE_MEDIA__PORT_MAX": str(MEDIA_RANGE[1]),
-           "WATERLINE_SIP__TRUNK": f"127.0.0.1:{trunk_port}"}
+           "WATERLINE_SIP__TRUNK": f"127.0.0.1:{trunk_port}", "WATERLINE_SIP__TRUST_LOOPBACK": "0",
+           "WATERLINE_SIP__TRUNK_SOURCES": "127.0.0.1/32"}
     server = start_server(data_dir, env=env)
     try:
-        ports = {"kefu1": free_port(), "kefu2": free_port()}
+        ports = {"kefu1": free_port(PHONES), "kefu2": free_port(PHONES)}
         workdir = tmp_path_factory.mktemp("acd-register")
         # the first REGISTER of a module may meet the registrar's first store read: the
         # <run_sipp> does its own retransmissions, so one attempt is enough
@@ -145,11 +163,12 @@ def rig(tmp_path_factory: pytest.TempPathFactory, sipp_available: None) -> Itera
         server.stop()
 
 
-def _phone(workdir: Path, scenario: str, port: int, calls: int = 1) -> tuple[subprocess.Popen[bytes], Path]:
+def _phone(workdir: Path, scenario: str, port: int, calls: int = 1,
+           host: str = PHONES) -> tuple[subprocess.Popen[bytes], Path]:
     """A SIPp UAS playing an agent's phone (or the trunk's target) on ``port`` for ``calls`` calls."""
     workdir.mkdir(parents=True, exist_ok=True)
     stats = workdir / f"phone-{port}-stat.csv"
-    command = [SIPP, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(port),
+    command = [SIPP, "-sf", str(SCENARIOS / scenario), "-i", host, "-p", str(port),
                "-mp", str(free_port()), "-m", str(calls), "-timeout", "40s", "-timeout_error", "-nostdin",
                "-trace_stat", "-stf", str(stats), "-fd", "1"]
     process = subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -257,7 +276,8 @@ def test_a_full_queue_overflows_to_voicemail(rig: Rig, sipp_dir: Path) -> None:
 
 def test_no_agent_logged_in_fails_over_to_the_mobile(rig: Rig, sipp_dir: Path) -> None:
     server = rig.server
-    target, target_stats = _phone(sipp_dir / "mobile", "uas_transfer_target.xml", rig.trunk_port)
+    target, target_stats = _phone(sipp_dir / "mobile", "uas_transfer_target.xml", rig.trunk_port,
+                                  host="127.0.0.1")
     caller = _caller(server, sipp_dir / "caller", DIDS["failover"], "uac_acd_caller.xml")
     caller_out, target_out = _finish(caller, 40), _finish(target)
     assert caller.returncode == 0, caller_out[-3000:]
@@ -269,3 +289,101 @@ def test_no_agent_logged_in_fails_over_to_the_mobile(rig: Rig, sipp_dir: Path) -
     assert dialled["uri"] == f"sip:{MOBILE}@127.0.0.1:{rig.trunk_port}"
     log = _queue_log(server, "acd-failover", until=lambda rs: bool(rs))
     assert [(r.event, r.reason) for r in log] == [("joinempty", f"mobile:{MOBILE}")]
+
+
+ACK_2XX = """
+  <send>
+    <![CDATA[
+
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:[agent]@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+"""
+ACK_REFUSAL = """
+  <send>
+    <![CDATA[
+
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      [last_Via:]
+      From: <sip:[agent]@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+"""
+OUR_BYE = """
+  <recv request="BYE" timeout="15000"/>
+
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+"""
+
+
+def _dial(server: SipServer, workdir: Path, user: str, number: str, *, final: int) -> str:
+    """Agent ``user`` dials ``number`` from the phones' address; asserts the final status seen."""
+    template = (SCENARIOS / "uac_agent_dial.xml").read_text()
+    scenario = workdir / f"dial-{time.monotonic_ns()}.xml"
+    workdir.mkdir(parents=True, exist_ok=True)
+    scenario.write_text(template.replace("@FINAL@", str(final))
+                        .replace("@FINAL_ACK@", ACK_2XX if final == 200 else ACK_REFUSAL)
+                        .replace("@AFTER@", OUR_BYE if final == 200 else ""))
+    code, out = _agent_sipp(server, workdir, scenario, user, "-s", number, "-p", "0",
+                            "-mp", str(free_port(PHONES)))
+    assert code == 0, out[-3000:]
+    return out
+
+
+def _state(server: SipServer, user: str) -> tuple[str, str]:
+    store, uows = _uows(server.data_dir)
+    try:
+        with uows() as uow:
+            status = uow.agents.by_username(user)
+        assert status is not None
+        return status.state.value, status.reason
+    finally:
+        store.close()
+
+
+def test_feature_codes_from_an_agents_phone_change_the_state_with_a_spoken_confirmation(
+        rig: Rig, sipp_dir: Path) -> None:
+    server = rig.server
+    assert _state(server, "kefu4")[0] == "logged_out"
+    _dial(server, sipp_dir, "kefu4", "*21", final=200)  # answered, confirmed, our BYE
+    assert _state(server, "kefu4") == ("available", "login")
+    _dial(server, sipp_dir, "kefu4", "*23", final=200)
+    assert _state(server, "kefu4") == ("paused", "feature-code")
+    codes = [(e["user"], e["code"], e["state"]) for e in server.wait_journal("feature_code", 2)]
+    assert codes == [("kefu4", "*21", "available"), ("kefu4", "*23", "paused")]
+    _dial(server, sipp_dir, "kefu4", "*22", final=200)
+    assert _state(server, "kefu4")[0] == "logged_out"
+
+
+def test_an_agent_dialling_an_outside_number_is_refused(rig: Rig, sipp_dir: Path) -> None:
+    server = rig.server
+    _dial(server, sipp_dir, "kefu4", PREMIUM, final=403)
+    [refused] = server.wait_journal("outbound_refused", 1)
+    assert (refused["user"], refused["number"], refused["reason"]) == ("kefu4", PREMIUM, "not-allowed")
+    assert not [e for e in server.journal() if e["event"] == "transfer_dialled" and PREMIUM in str(e)]

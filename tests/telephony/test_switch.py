@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 import random
@@ -345,3 +346,49 @@ def test_events_of_outgoing_legs_go_to_the_transfers_and_the_rest_to_the_switch(
     switch.handle(_incoming("*43"), 3.0)
     assert switch.active_calls == 1 and len(transfers.taken) == 2
     assert isinstance(endpoint.commands[-1], ev.Answer)
+
+
+@dataclass
+class FakeAgentCalls:
+    """Feature code ``*21`` and a refused premium number, as ``telephony.agentcalls`` decides them."""
+
+    started: list[str] = field(default_factory=list)
+    ended: list[str] = field(default_factory=list)
+    legs: set[str] = field(default_factory=set)
+
+    def is_feature(self, user: str, number: str, *, leg: str) -> bool:
+        if number == "*21":
+            self.legs.add(leg)
+            return True
+        return False
+
+    def refuses(self, user: str, number: str, *, leg: str, call_id: str) -> bool:
+        return number.startswith("00")
+
+    def wants(self, leg: str) -> bool:
+        return leg in self.legs
+
+    def start(self, leg: str, session: object) -> None:
+        self.started.append(leg)
+
+    def end(self, leg: str) -> None:
+        self.ended.append(leg)
+
+
+def test_an_authenticated_agent_s_feature_code_is_answered_and_an_outside_number_refused() -> None:
+    switch, endpoint, log = _switch()
+    agent_calls = FakeAgentCalls()
+    switch.agent_calls = agent_calls
+    switch.handle(dataclasses.replace(_incoming("*21"), authenticated_user="kefu01"), 0.0)
+    assert isinstance(endpoint.commands[-1], ev.Answer)
+    switch.handle(dataclasses.replace(_incoming("00881234567890", "leg2"), authenticated_user="kefu01"), 0.0)
+    refused = endpoint.commands[-1]
+    assert isinstance(refused, ev.Reject) and refused.status == 403
+    # the same number from a trunk (no credentials) is just unknown here
+    switch.handle(_incoming("00881234567890", "leg3"), 0.0)
+    unknown = endpoint.commands[-1]
+    assert isinstance(unknown, ev.Reject) and unknown.status == 404
+    switch.handle(_incoming("*21", "leg4"), 0.0)  # a feature code needs an agent
+    assert isinstance(endpoint.commands[-1], ev.Reject)
+    switch.handle(ev.CallEnded("leg1", "remote-bye"), 1.0)
+    assert agent_calls.ended == ["leg1"]

@@ -32,9 +32,10 @@ from waterline.config import Settings
 from waterline.sip import events as ev
 from waterline.sip.auth import DigestServer
 from waterline.sip.endpoint import Endpoint, EndpointConfig
-from waterline.sip.policy import DigestAuthenticator
+from waterline.sip.policy import DigestAuthenticator, EdgePolicy
 from waterline.sip.registrar import Registrar
 from waterline.sip.transaction import TimerConfig
+from waterline.telephony.agentcalls import AgentCalls
 from waterline.telephony.agents import AgentDirectory, fetch_from_store
 from waterline.telephony.batch import Batcher
 from waterline.telephony.bindings import FileRegistrationStore
@@ -127,6 +128,7 @@ def build_endpoint(
         host=host,
         port=port,
         timers=TimerConfig(t1=settings.sip.t1, t2=settings.sip.t2, t4=settings.sip.t4),
+        policy=EdgePolicy.from_specs(settings.sip.trunk_networks, trust_loopback=settings.sip.trust_loopback),
     )
     authenticator = None
     if agents is not None:
@@ -308,6 +310,10 @@ async def serve(
     for name, handler in distributor.command_handlers().items():
         events.on_command(name, handler)
     flows.host.queues = distributor
+    switch.agent_calls = AgentCalls(
+        policy=transfers.policy, journal=journal, scheduler=flows.host.scheduler, worker=flows.worker,
+        uow_factory=flows.uow_factory, speak=flows.host.speak, hangup=schedule_hangup, clock=time.monotonic,
+        wallclock=time.time, acd=distributor)
     switch.transfers = LegChain(transfers, distributor)
     recovered = await flows.start()  # calls a crash left open are closed, and routes read, before any call
     distributor.start()

@@ -55,6 +55,20 @@ class LegTaker(Protocol):
     def handle(self, event: object) -> bool: ...
 
 
+class AgentCallTaker(Protocol):
+    """Authenticated agents' calls: feature codes and outbound refusals (``telephony.agentcalls``)."""
+
+    def is_feature(self, user: str, number: str, *, leg: str) -> bool: ...
+
+    def refuses(self, user: str, number: str, *, leg: str, call_id: str) -> bool: ...
+
+    def wants(self, leg: str) -> bool: ...
+
+    def start(self, leg: str, session: MediaSession) -> None: ...
+
+    def end(self, leg: str) -> None: ...
+
+
 class CommandTaker(Protocol):
     """The endpoint as the switch sees it: it takes commands."""
 
@@ -102,6 +116,7 @@ class Switch:
         self._diagnostics = diagnostics
         self.flows = flows
         self.transfers: LegTaker | None = None
+        self.agent_calls: AgentCallTaker | None = None
         self._calls: dict[str, _Call] = {}
         self._next_port = MEDIA_PORTS[0]
         self._sessions = 0
@@ -200,7 +215,12 @@ class Switch:
     def _incoming(self, event: ev.IncomingCall, now: float) -> None:
         number = event.request_user or ""
         diagnostics = self._diagnostics
-        if diagnostics.accepts(number) if diagnostics is not None else number == ECHO_EXTENSION:
+        user = event.authenticated_user
+        agent_calls = self.agent_calls if user is not None else None
+        if user is not None and agent_calls is not None and agent_calls.is_feature(
+                user, number, leg=event.call):
+            self._answer_service(event, now, number)
+        elif diagnostics.accepts(number) if diagnostics is not None else number == ECHO_EXTENSION:
             self._answer_service(event, now, number)
         elif self.flows is not None and self.flows.accepts(number):
             refused = self.flows.prepare(event.call, event.call_id, number, event.from_uri)
@@ -215,6 +235,9 @@ class Switch:
                 "call_ringing", self._clock(), call=event.call, call_id=event.call_id, number=number,
                 caller=event.from_uri, source=_where(event.source), transport=event.transport,
             )
+        elif agent_calls is not None and user is not None and agent_calls.refuses(
+                user, number, leg=event.call, call_id=event.call_id):
+            self._refuse(event, now, 403, "Forbidden")  # toll-fraud guard: an agent dialling out
         else:
             self._refuse(event, now, 404, "Not Found")
 
@@ -254,6 +277,8 @@ class Switch:
         flows = self.flows
         if flows is not None and flows.get(event.call) is not None:
             flows.attach(event.call, session)
+        elif self.agent_calls is not None and self.agent_calls.wants(event.call):
+            self.agent_calls.start(event.call, session)
         elif self._diagnostics is not None:
             self._diagnostics.start(event.call, event.call_id, number, session)
 
@@ -302,6 +327,8 @@ class Switch:
             extra.update(self._diagnostics.end(event.call))
         if self.flows is not None:
             extra.update(self.flows.end(event.call))
+        if self.agent_calls is not None:
+            self.agent_calls.end(event.call)
         self._journal.write(
             "call_ended", self._clock(), call=event.call, call_id=call.call_id, number=call.number,
             reason=event.reason, status=event.status, answered=call.answered,
