@@ -185,6 +185,7 @@ def live_job(hub: LiveHub, path: Path) -> Callable[[], Coroutine[Any, Any, None]
 
     async def job() -> None:
         hub.bind(asyncio.get_running_loop())
+        await hub.warm_up()
         client = LiveClient(path, hub.on_event, on_hello=hub.on_hello, on_lost=hub.on_lost)
         hub.channel = client
         await client.run()

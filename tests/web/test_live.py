@@ -201,6 +201,18 @@ def test_an_engine_restart_clears_the_picture_and_tells_every_browser() -> None:
     asyncio.run(scenario())
 
 
+def test_the_warm_up_looks_one_card_up_and_survives_a_failing_store() -> None:
+    cards = Cards()
+
+    def broken(caller: str, region: str | None) -> Mapping[str, Any]:
+        raise RuntimeError("store down")
+
+    asyncio.run(LiveHub(cards).warm_up())
+    asyncio.run(LiveHub(broken).warm_up())
+    asyncio.run(LiveHub(None).warm_up())
+    assert cards.calls == [("13800000000", None)]
+
+
 def test_commands_and_notices() -> None:
     async def scenario() -> None:
         hub = LiveHub(None)

@@ -52,6 +52,7 @@ CARD_TTL = 60.0
 """Seconds a looked-up card is reused (a caller rung at several agents in turn)."""
 CARD_CACHE = 1024
 MAX_CALLS = 5000
+WARM_UP_NUMBER = "13800000000"
 
 CardLookup = Callable[[str, str | None], Mapping[str, Any] | None]
 """Blocking: the customer card of a caller number (with the region the flow found), or None."""
@@ -152,6 +153,16 @@ class LiveHub:
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Remember the worker's loop (for :meth:`notify_threadsafe`)."""
         self._loop = loop
+
+    async def warm_up(self, caller: str = WARM_UP_NUMBER) -> None:
+        """Look one card up before the first call needs it: the store's first connection, the number
+        tables and the schemas are loaded now, not during the first ring (errors are only logged)."""
+        if self._card is None:
+            return
+        try:
+            await asyncio.to_thread(self._card, caller, None)
+        except Exception:
+            _log.exception("customer card warm-up failed")
 
     # ------------------------------------------------------------------------------ engine side
 
