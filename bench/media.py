@@ -18,7 +18,12 @@ needs root), wait for the server's BYE after its 3.0 s prompt, answer 200. Every
 - the prompt length as the server sent it (first to last RTP frame: the engine journal's ``prompt_s``
   of each ``call_ended``), p50/p95/max; the fewest frames one call sent and how many calls sent fewer
   than the prompt's 150 (frames skipped by the pacer); the mean RTP packets received per call;
-- for ``bench-record``, the WAVs indexed.
+- for ``bench-record``, the WAVs indexed;
+- the machine's load average at the end of the run: SIPp's pcap players (a thread and a raw socket
+  per call) and anything else running share the two cores. Every UDP datagram delivered on the
+  machine is also offered to each raw socket open for UDP: at 150 calls/s (~450 SIPp players) that
+  walk was ~15 % of the engine's CPU (perf: ``raw_local_deliver`` under the engine's sendto), and it
+  grows with the rate, for Asterisk under the same harness as for us.
 
 At the end, per service: the highest rate of the ramp before its first run with a failed call or a
 prompt past 3.1 s at p95 (and the highest without SIP retransmissions), with its peak concurrency,
@@ -59,7 +64,7 @@ JOURNAL = Path("logs") / "telephony.jsonl"
 HEADER = (
     f"{'service':12} {'rate':>5} {'calls':>6} {'ok':>6} {'failed':>6} {'retr':>5} {'peak':>5} "
     f"{'cpu %':>6} {'sipp %':>6} {'rss MB':>7} {'hwm MB':>7} {'prompt p50':>10} {'p95':>6} {'max':>6} "
-    f"{'frames min':>10} {'short':>5} {'rtp in':>6} {'wavs':>5}"
+    f"{'frames min':>10} {'short':>5} {'rtp in':>6} {'wavs':>5} {'load':>5}"
 )
 
 
@@ -83,6 +88,8 @@ class MediaRun:
     frames: list[int]
     received: list[int]
     recordings: int
+    load: float = 0.0
+    """The machine's 1-minute load average at the end of the run (other work shares the two cores)."""
     prompt_limit: float = PROMPT_LIMIT
     frames_expected: int = PROMPT_FRAMES  # 0: the frames sent vary by call (bench-ivr's barge-in)
 
@@ -114,7 +121,7 @@ class MediaRun:
             f"{self.percentile(95):>6.3f} "
             f"{max(self.prompts, default=0.0):>6.3f} {min(self.frames, default=0):>10} "
             f"{self.short_prompts:>5} {statistics.mean(self.received) if self.received else 0:>6.0f} "
-            f"{self.recordings:>5}"
+            f"{self.recordings:>5} {self.load:>5.1f}"
         )
 
 
@@ -185,6 +192,7 @@ def run_rate(service: str, pid: int, port: int, rate: int, duration: float, work
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     sipp_cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
     rss, hwm = rss_mb(pid), hwm_mb(pid)
+    load = os.getloadavg()[0]
     time.sleep(settle)  # the engine flushes its journal every 0.5 s; recordings are mixed after the BYE
     records, offset = journal_since(journal, offset)
     ended = [r for r in records if r.get("event") == "call_ended" and r.get("service") == service]
@@ -204,7 +212,7 @@ def run_rate(service: str, pid: int, port: int, rate: int, duration: float, work
         peak_calls=peak_concurrency(stat_file), elapsed=elapsed, cpu_percent=100.0 * cpu / elapsed,
         sipp_cpu_percent=100.0 * sipp_cpu / elapsed,
         rss_mb=rss, hwm_mb=hwm, prompts=prompts, frames=frames, received=received,
-        recordings=recordings, prompt_limit=IVR_PROMPT_LIMIT if ivr else PROMPT_LIMIT,
+        recordings=recordings, load=load, prompt_limit=IVR_PROMPT_LIMIT if ivr else PROMPT_LIMIT,
         frames_expected=0 if ivr else PROMPT_FRAMES,
     )
     return run, offset
