@@ -7,6 +7,7 @@ the engine run in separate processes so neither can stall or crash the other.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import multiprocessing
@@ -180,12 +181,17 @@ def build_app(
     return create_app(settings, services)
 
 
+LIVE_WARM_UP_SECONDS = 5.0
+
+
 def live_job(hub: LiveHub, path: Path) -> Callable[[], Coroutine[Any, Any, None]]:
     """The background job connecting ``hub`` to the engine's live channel at ``path``."""
 
     async def job() -> None:
         hub.bind(asyncio.get_running_loop())
-        await hub.warm_up()
+        # bounded: a store that does not answer must not keep the worker off the live channel
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(hub.warm_up(), LIVE_WARM_UP_SECONDS)
         client = LiveClient(path, hub.on_event, on_hello=hub.on_hello, on_lost=hub.on_lost)
         hub.channel = client
         await client.run()
