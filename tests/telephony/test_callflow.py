@@ -457,3 +457,111 @@ def test_hanging_up_during_the_voicemail_still_makes_the_task_then_closes_the_re
     assert summary.voicemail_ids == (101,)
     assert recording_id == 102  # the call's own recording, stored after the message
     assert world.hangups == []
+
+
+QUEUE_FLOW = """
+name: q
+start: q
+nodes:
+  q: {kind: queue, queue: orders, fallback: "13800000000", next: thanks, on_failure: sorry}
+  thanks: {kind: hangup, say: [{text: 谢谢}]}
+  sorry: {kind: play, say: [{text: 坐席忙}], next: bye}
+  bye: {kind: hangup}
+"""
+
+
+class FakeQueues:
+    """The engine's ACD as the flow host sees it: records the calls handed over."""
+
+    def __init__(self, known: bool = True) -> None:
+        self.known = known
+        self.entered: list[tuple[Any, str]] = []
+        self.digits: list[tuple[str, str]] = []
+        self.gone: list[str] = []
+
+    def knows(self, queue: str) -> bool:
+        return self.known
+
+    def enter(self, call: Any, queue: str) -> bool:
+        self.entered.append((call, queue))
+        return True
+
+    def digit(self, call_id: str, digit: str) -> None:
+        self.digits.append((call_id, digit))
+
+    def caller_gone(self, call_id: str) -> None:
+        self.gone.append(call_id)
+
+
+def _queued(tmp_path: Path, *, known: bool = True) -> tuple[World, FakeQueues, FakeTransfers, Any]:
+    world = _world(tmp_path)
+    world.host.set_routes({"4006360888": Route(parse_flow(QUEUE_FLOW), 1, "q")})
+    queues, transfers = FakeQueues(known), FakeTransfers()
+    world.host.queues = queues
+    world.host.transfers = transfers
+    world.call()
+    call = queues.entered[0][0] if queues.entered else None
+    return world, queues, transfers, call
+
+
+def test_a_queue_node_hands_the_caller_to_the_acd_which_plays_music_in_a_loop(tmp_path: Path) -> None:
+    world, queues, transfers, call = _queued(tmp_path)
+    assert queues.entered == [(call, "orders")] and transfers.started == []
+    assert (call.call_id, call.caller, call.did) == ("call-1", "13991234567", "4006360888")
+    call.queue_hold("queue-moh")
+    moh = PromptLibrary([DEFAULT_PROMPT_DIR]).get("queue-moh")
+    assert world.leg.drain(world.loop) == len(moh)
+    assert world.leg.feed is not None  # the music starts over
+    call.queue_say("您现在排在第1位，请您耐心等待。")
+    world.loop.run()
+    assert world.speaker.spoken[-1] == "您现在排在第1位，请您耐心等待。"
+    assert world.leg.drain(world.loop) == 10  # the phrase, then back to the music
+    assert world.leg.feed is not None
+    world.host.digit("leg1", "1")
+    assert queues.digits == [("call-1", "1")]  # a waiting caller's keys go to the ACD
+    assert call.queue_context() == (("q",), "")
+
+
+def test_an_agent_answering_then_hanging_up_goes_on_with_the_flow(tmp_path: Path) -> None:
+    world, queues, _, call = _queued(tmp_path)
+    call.queue_hold("queue-moh")
+    recorder = call.queue_connected("kefu01")
+    assert recorder is not None and world.leg.feed is None  # the relay speaks now
+    call.queue_agent_ended(42.0, "agent kefu01: 42 s")
+    world.loop.run()
+    assert world.speaker.spoken[-1] == "谢谢"
+    world.leg.drain(world.loop)
+    assert world.hangups == ["leg1"]
+    summary = _end(world)
+    assert summary.outcome == "transferred" and summary.talk_seconds == 42.0
+    assert "agent kefu01: 42 s" in summary.path[0]["detail"]
+    assert queues.gone == []  # the ACD let go of the call already
+
+
+def test_overflow_to_voicemail_takes_the_failure_branch_and_to_a_mobile_forwards(tmp_path: Path) -> None:
+    world, _, transfers, call = _queued(tmp_path)
+    call.queue_left(None, "queue orders: full -> voicemail")
+    world.loop.run()
+    assert world.speaker.spoken[-1] == "坐席忙"
+    assert transfers.started == []
+    world, _, transfers, call = _queued(tmp_path / "2")
+    call.queue_left("13912345678", "queue orders: timeout -> mobile 13912345678")
+    [asked] = transfers.started
+    assert asked["target"] == "13912345678" and "13912345678" in asked["allowed"]  # ACD-configured
+    assert transfers.done is not None
+    transfers.done(True, 20.0)
+    world.loop.run()
+    assert world.speaker.spoken[-1] == "谢谢"
+
+
+def test_a_caller_hanging_up_while_queued_is_handed_to_the_acd(tmp_path: Path) -> None:
+    world, queues, _, call = _queued(tmp_path)
+    summary = _end(world)
+    assert queues.gone == ["call-1"]
+    assert summary.hangup_side == "caller"
+
+
+def test_an_engine_without_the_queue_forwards_to_the_fallback(tmp_path: Path) -> None:
+    _, queues, transfers, _ = _queued(tmp_path, known=False)
+    assert queues.entered == []
+    assert [asked["target"] for asked in transfers.started] == ["13800000000"]

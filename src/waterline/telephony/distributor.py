@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -197,9 +198,11 @@ class Distributor:
         self._queues: dict[str, QueueDefinition] = {}
         self._station_phones: Mapping[int, str] = {}
         self._agent_contacts: dict[str, tuple[AgentContact, ...]] = {}
-        self._acd_changed: dict[str, float] = {}
-        """Per agent, when the ACD last changed the state itself: a stored state at or before it is
-        the ACD's own echo (or older), not a request from the API."""
+        self._acd_changes: dict[str, deque[float]] = {}
+        """Per agent, when the ACD changed the state itself lately: a stored change at one of these
+        times is the ACD's own, on its way to the store, not a request from the API."""
+        self._seen: dict[str, float] = {}
+        """Per agent, the time of the stored state last looked at: only a newer one is followed."""
         self._calls: dict[str, _Queued] = {}
         self._legs: dict[str, _Leg] = {}
         self._by_sip: dict[str, _Leg] = {}
@@ -291,11 +294,15 @@ class Distributor:
         if stored == current.value:
             return []
         since = status.since.timestamp() if status.since is not None else 0.0
-        changed = self._acd_changed.get(status.username)
-        if changed is not None and since <= changed + 0.001:
-            return []  # the ACD's own change on its way to the store, or older than it
+        first = status.username not in self._seen
+        if not first and since <= self._seen[status.username]:
+            return []  # nothing new in the store: the ACD's state is the newer truth
+        self._seen[status.username] = since
+        own = self._acd_changes.get(status.username, ())
+        if any(abs(since - at) < 0.002 for at in own):
+            return []  # the ACD's own change, stored
         if stored in _BUSY_STATES:
-            if changed is not None:
+            if not first:
                 return []
             # left over from a run that ended mid-call: the agent was logged in, the call is gone
             stored = "available"
@@ -517,7 +524,7 @@ class Distributor:
         records = self.acd.take_records()
         for record in records:
             if isinstance(record, AgentStateChange):
-                self._acd_changed[record.agent] = record.at
+                self._acd_changes.setdefault(record.agent, deque(maxlen=64)).append(record.at)
         self._publish(records)
         self._records.extend(records)
         if self._records and self._flush_handle is None and not self._flushing:
