@@ -29,7 +29,7 @@ from pathlib import Path
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 HEADER = (
     f"{'loop':8} {'rate':>6} {'calls':>7} {'ok':>7} {'failed':>6} {'retrans':>7} "
-    f"{'achieved/s':>10} {'cpu %':>6} {'us/call':>7} {'rss MB':>7} {'sipp rc':>7}"
+    f"{'achieved/s':>10} {'cpu %':>6} {'us/call':>7} {'rss MB':>7} {'sipp rc':>7} {'load':>5}"
 )
 DEFAULT_RATES = "500,1000,1500,2000,2500,3000,4000,5000,6000,7000,8000"
 
@@ -49,13 +49,16 @@ class Run:
     cpu_us_per_call: float
     rss_mb: float
     sipp_rc: int
+    load: float
+    """The machine's 1-minute load average when the run ended: on a shared 2-core machine a rate that
+    fails at load 8 may pass at load 1, so the table says which it was."""
 
     def row(self) -> str:
         """One line of the table (columns as in :data:`HEADER`)."""
         return (
             f"{self.loop:8} {self.rate:>6} {self.attempted:>7} {self.successful:>7} {self.failed:>6} "
             f"{self.retransmissions:>7} {self.successful / self.elapsed:>10.0f} {self.cpu_percent:>6.1f} "
-            f"{self.cpu_us_per_call:>7.0f} {self.rss_mb:>7.1f} {self.sipp_rc:>7}"
+            f"{self.cpu_us_per_call:>7.0f} {self.rss_mb:>7.1f} {self.sipp_rc:>7} {self.load:>5.1f}"
         )
 
     @property
@@ -193,7 +196,7 @@ def run_rate(loop: str, process: subprocess.Popen[bytes], port: int, rate: int, 
         loop=loop, rate=rate, attempted=calls, successful=count("SuccessfulCall(C)"),
         failed=count("FailedCall(C)"), retransmissions=count("Retransmissions(C)"), elapsed=elapsed,
         cpu_percent=100.0 * cpu / elapsed, cpu_us_per_call=1e6 * cpu / max(1, count("SuccessfulCall(C)")),
-        rss_mb=rss_mb(process.pid), sipp_rc=completed.returncode,
+        rss_mb=rss_mb(process.pid), sipp_rc=completed.returncode, load=os.getloadavg()[0],
     )
 
 
