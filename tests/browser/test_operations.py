@@ -172,6 +172,8 @@ def test_wallboard_shows_the_day_figures(console: Console) -> None:
     assert cells[0] == queue and cells[1] == "1" and cells[3:6] == ["3", "1", "1"] and cells[6] == "50.0%"
     assert int(page.locator('[data-value="calls_today"]').inner_text()) >= 3
     assert int(page.locator('[data-value="waiting"]').inner_text()) >= 1
+    # /ws/supervisor answered (the demo runs without the telephony engine: figures from the queue log)
+    page.locator('#wb-engine[data-engine="off"]').wait_for()
     page.locator("#wb-chart-queues svg").wait_for()
     page.locator("#wb-chart-agents svg").wait_for()
     assert page.locator(".wb-agent").count() >= 1  # the demo's agents with their states

@@ -1,6 +1,7 @@
 // The supervisor wallboard: /api/wallboard every few seconds (today's calls, queue figures from the
-// queue log, agents' states); two ECharts charts (vendored from npm, loaded by the page).
-import { api, duration, el, fill, t, when } from "../console.js";
+// queue log, agents' states) and, between polls, /ws/supervisor: the engine's own queue stats
+// (waiting, longest wait) and agent states as they change. Two ECharts charts (vendored from npm).
+import { api, duration, el, fill, live, t, when } from "../console.js";
 
 const REFRESH_MS = 5000;
 const STATES = ["available", "ringing", "on_call", "wrap_up", "paused", "logged_out"];
@@ -63,7 +64,66 @@ function renderCharts(data) {
   }
 }
 
-function render(data) {
+// what /ws/supervisor said last: queue -> {waiting, longest_wait, at}, agent -> state message
+const channel = { queues: new Map(), agents: new Map(), engine: false };
+let last = null;
+
+function merged(data) {
+  // the engine knows who waits now; the queue log knows the day. Live figures win while connected.
+  const now = Date.now() / 1000;
+  const queues = data.queues.map((q) => ({ ...q }));
+  if (channel.engine) {
+    for (const [name, stats] of channel.queues) {
+      let row = queues.find((q) => q.queue === name);
+      if (!row) {
+        row = { queue: name, offered: 0, answered: 0, abandoned: 0, exited: 0, service_level: null };
+        queues.push(row);
+      }
+      row.waiting = stats.waiting;
+      row.longest_wait = stats.waiting ? stats.longest_wait + Math.max(0, now - stats.at) : 0;
+    }
+  }
+  const agents = data.agents.map((a) => {
+    const update = channel.agents.get(a.username);
+    return update ? { ...a, state: update.state, reason: update.reason ?? a.reason, since: update.since ?? a.since } : a;
+  });
+  const states = Object.fromEntries(STATES.map((s) => [s, agents.filter((a) => a.state === s).length]));
+  const total = { ...data.total };
+  if (channel.engine && channel.queues.size) {
+    total.waiting = queues.reduce((n, q) => n + (q.waiting || 0), 0);
+    total.longest_wait = Math.max(0, ...queues.map((q) => q.longest_wait || 0));
+  }
+  return { ...data, queues, agents, agent_states: states, total };
+}
+
+function agentUpdate(message) {
+  return { ...message, since: message.at ? new Date(message.at * 1000).toISOString() : undefined };
+}
+
+function onChannel(message) {
+  if (message.type === "hello" || message.type === "engine") {
+    channel.engine = Boolean(message.engine ?? message.connected);
+    if (!channel.engine) channel.queues.clear();
+  } else if (message.type === "snapshot") {
+    for (const q of message.queues || []) channel.queues.set(q.queue, q);
+    for (const a of message.agents || []) if (a.agent) channel.agents.set(a.agent, agentUpdate(a));
+  } else if (message.type === "queue.stats") {
+    channel.queues.set(message.queue, message);
+  } else if (message.type === "agent.state") {
+    channel.agents.set(message.agent, agentUpdate(message));
+  } else {
+    return;
+  }
+  const tag = $("wb-engine");
+  tag.className = `wl-tag ${channel.engine ? "ok" : "warn"}`;
+  tag.dataset.engine = channel.engine ? "on" : "off";
+  tag.textContent = channel.engine ? t("wallboard.engine.on") : t("wallboard.engine.off");
+  if (last) render(last);
+}
+
+function render(raw) {
+  last = raw;
+  const data = merged(raw);
   const total = data.total;
   setTile("calls_today", String(data.calls_today));
   setTile("answered", String(total.answered));
@@ -112,4 +172,7 @@ async function refresh() {
 }
 
 window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
+live("/ws/supervisor", onChannel, (status) => {
+  if (status === "closed") { channel.engine = false; channel.queues.clear(); }
+});
 refresh();
