@@ -80,7 +80,7 @@ class DemoServer:
         return self.process.returncode
 
 
-def start_demo(data_dir: Path, *, sip: tuple[str, int] | None = None, startup: float = 90.0) -> DemoServer:
+def start_demo(data_dir: Path, *, sip: tuple[str, int] | None = None, startup: float = 300.0) -> DemoServer:
     """``waterline demo`` on a free port with ``data_dir``; waits until /api/health answers."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_tcp_port()
@@ -111,7 +111,15 @@ def start_demo(data_dir: Path, *, sip: tuple[str, int] | None = None, startup: f
 
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
-    """The product in demo mode for the whole session; stopped by PID afterwards."""
+    """The product in demo mode for the whole session; stopped by PID afterwards.
+
+    Loading the demo data takes 10-100 s on a busy 2-core machine; while working on the console,
+    ``WATERLINE_TEST_SERVER=http://127.0.0.1:PORT`` reuses a ``waterline demo`` you started yourself.
+    """
+    reuse = os.environ.get("WATERLINE_TEST_SERVER")
+    if reuse:
+        yield DemoServer(subprocess.Popen(["true"]), reuse.rstrip("/"), Path("."), Path("/dev/null"))
+        return
     server = start_demo(tmp_path_factory.mktemp("demo"))
     try:
         yield server

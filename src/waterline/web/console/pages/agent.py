@@ -11,6 +11,7 @@ from waterline.domain.users import Permission, Role, User
 from waterline.web.console.access import page_user
 from waterline.web.console.page import Page
 from waterline.web.console.render import render
+from waterline.web.deps import ServicesDep
 
 DESKTOP = Page(
     "/console/agent",
@@ -28,6 +29,19 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get(DESKTOP.path)
-def desktop(request: Request, user: Annotated[User, page_user(DESKTOP)]) -> HTMLResponse:
-    """The agent desktop."""
-    return render(request, "agent/desktop.html", user=user, page=DESKTOP)
+def desktop(
+    request: Request, user: Annotated[User, page_user(DESKTOP)], services: ServicesDep
+) -> HTMLResponse:
+    """The agent desktop; its script gets the queues (transfer targets, wrap-up length)."""
+    queues: list[dict[str, object]] = []
+    if services.uow_factory is not None:
+        with services.uow_factory() as uow:
+            queues = [
+                {
+                    "name": q.config.name,
+                    "purpose": q.purpose.value,
+                    "wrap_up_seconds": q.config.wrap_up_seconds,
+                }
+                for q in uow.queues.all()
+            ]
+    return render(request, "agent/desktop.html", user=user, page=DESKTOP, client={"queues": queues})
