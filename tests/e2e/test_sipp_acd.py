@@ -21,15 +21,19 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+import wave
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from harness import SCENARIOS, SIPP, SipServer, add_agent, free_port, read_sipp_stats, start_server
+from test_sipp_flows import _cdr
 
 from waterline import bootstrap
+from waterline.adapters.db.recordings import RecordingRepository
 from waterline.calls.queue import OverflowMobile, OverflowVoicemail, QueueConfig, QueueMember, Strategy, Tier
 from waterline.config import Settings
 from waterline.domain.agents import QueuePurpose
@@ -153,8 +157,6 @@ def rig(tmp_path_factory: pytest.TempPathFactory, sipp_available: None) -> Itera
     try:
         ports = {"kefu1": free_port(PHONES), "kefu2": free_port(PHONES)}
         workdir = tmp_path_factory.mktemp("acd-register")
-        # the first REGISTER of a module may meet the registrar's first store read: the
-        # <run_sipp> does its own retransmissions, so one attempt is enough
         for user, port in ports.items():
             _register(server, workdir, user, port)
         time.sleep(2.5)  # the distributor reads the bindings with the configuration every 2 s
@@ -244,6 +246,23 @@ def test_first_tier_rings_out_then_the_second_agent_answers_and_audio_flows(rig:
     assert [r.event for r in log] == ["enter", "ring-no-answer", "connect", "complete-agent"]
     assert log[1].agent == "kefu1" and log[1].wait is not None and 2.8 <= log[1].wait <= 4.0
     assert log[2].agent == "kefu2"
+    # the call's record: transferred, the talk time, and the agent's voice on the recording's right channel
+    cdr = _cdr(server, f"-{caller.pid}@")
+    assert cdr.outcome is not None and cdr.outcome.value == "transferred"
+    assert cdr.talk_seconds > 3 and cdr.recording_id is not None
+    store, _ = _uows(server.data_dir)
+    try:
+        with store.session_factory() as session:
+            recording = RecordingRepository(session).get(cdr.recording_id)
+        assert recording is not None
+        with wave.open(str(recording.file(server.data_dir))) as wav:
+            frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
+    finally:
+        store.close()
+    # the last seconds are the bridge (the agent talked ~4 s, then the flow hung up): without the relay's
+    # tap the right channel would be padded with silence there
+    bridged = frames[-3 * 8000:-8000, 1].astype(np.int32)
+    assert len(frames) > 6 * 8000 and np.abs(bridged).max() > 1000
 
 
 def test_a_caller_who_hangs_up_while_the_agent_rings_is_an_abandon(rig: Rig, sipp_dir: Path) -> None:
