@@ -134,6 +134,31 @@ def test_courier_delivers_with_two_empties_and_the_ledger_follows(console: Conso
     assert page.errors == []
 
 
+def test_a_problem_reported_by_the_courier_reaches_the_board(console: Console) -> None:
+    me = _courier_on_duty(console.server)
+    agent = Api(console.server, "agent")
+    order = _place(agent, _new_customer(agent))
+    Api(console.server, "dispatcher").post(f"/api/orders/{order['id']}/dispatch", {"courier_id": me["id"]})
+    phone = console.page_as("courier", mobile=True)
+    phone.locator(f'.cv-card[data-number="{order["number"]}"] [data-action="issue"]').click()
+    phone.select_option("#cv-issue-kind", "not_home")
+    phone.fill("#cv-issue-note", "敲门无人应答")
+    phone.click("#cv-issue-ok")
+    phone.locator("#cv-issue").wait_for(state="hidden")
+    assert phone.errors == []
+    board = console.page_as("dispatcher")
+    board.goto("/console/board")
+    issue = board.locator(".db-issue", has_text=order["number"])
+    issue.wait_for()
+    assert "客户不在家：敲门无人应答" in issue.inner_text()
+    board.locator(f'.db-order[data-number="{order["number"]}"] [data-issue]').wait_for()
+    console.screenshot(board, "ops-board-issue")
+    issue.locator('[data-action="issue-done"]').click()
+    issue.wait_for(state="detached")
+    assert board.locator(f'.db-order[data-number="{order["number"]}"] [data-issue]').count() == 0
+    assert board.errors == []
+
+
 def _store(server: DemoServer) -> Any:
     engine = create_engine(f"sqlite:///{server.data_dir / 'waterline.sqlite3'}")
     return engine, create_session_factory(engine)

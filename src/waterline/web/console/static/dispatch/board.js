@@ -3,6 +3,7 @@
 import { api, el, fill, showError, t, toast, when } from "../console.js";
 
 const POLL_MS = 3000;
+const ISSUES_MS = 15000;
 const RELOAD_MS = 60000;
 const COLUMNS = ["placed", "dispatched", "delivering", "delivered"];
 const OPEN = new Set(["placed", "dispatched", "delivering"]);
@@ -14,6 +15,8 @@ const board = {
   couriers: new Map(),
   products: new Map(),
   fresh: new Set(),
+  // open delivery problems reported by couriers (call-back tasks whose note starts with the order number)
+  issues: [],
   station: "",
   loadedAt: 0,
 };
@@ -71,8 +74,13 @@ async function assign(order, select, button) {
   }
 }
 
+function issueOf(order) {
+  return board.issues.find((task) => task.note.startsWith(`${order.number} `));
+}
+
 function orderCard(order) {
   const overdue = isOverdue(order);
+  const issue = OPEN.has(order.state) ? issueOf(order) : undefined;
   const contact = order.contact || {};
   const courier = board.couriers.get(order.courier_id);
   const promise = order.eta || order.window_end;
@@ -83,6 +91,7 @@ function orderCard(order) {
   el("div", { class: "db-order-head" },
     el("span", { class: "db-number" }, order.number),
     overdue ? el("span", { class: "wl-tag bad" }, t("dispatch.overdue")) : null,
+    issue ? el("span", { class: "wl-tag warn", title: issue.note, dataset: { issue: String(issue.id) } }, t("dispatch.issue")) : null,
     order.pay_with_tickets ? el("span", { class: "wl-tag info" }, t("dispatch.tickets")) : null),
   el("div", { class: "db-line" }, el("b", {}, contact.name || "—"), " ", (contact.phones || [])[0] || ""),
   el("div", { class: "db-line" }, contact.address ? contact.address.text : "—"),
@@ -199,6 +208,41 @@ function renderMap(orders) {
   fill(box, root);
 }
 
+function renderIssues() {
+  const card = $("db-issues-card");
+  card.hidden = board.issues.length === 0;
+  $("db-issues-count").textContent = String(board.issues.length);
+  fill($("db-issues"), board.issues.map((task) => {
+    const done = el("button", { class: "wl-btn small", type: "button", dataset: { action: "issue-done" } }, t("dispatch.issue_done"));
+    done.addEventListener("click", async () => {
+      done.disabled = true;
+      try {
+        await api(`/api/tasks/${task.id}/done`, { method: "POST" });
+        await loadIssues();
+        render();
+      } catch (error) {
+        showError(error);
+        done.disabled = false;
+      }
+    });
+    return el("div", { class: "db-issue", dataset: { taskId: String(task.id) } },
+      el("div", {}, task.note),
+      el("div", { class: "db-meta" }, when(task.created_at), " · ",
+        task.caller ? el("a", { href: `tel:${task.caller}` }, task.caller) : "—"),
+      done);
+  }));
+}
+
+async function loadIssues() {
+  try {
+    const tasks = await api("/api/tasks", { query: { state: "open", limit: 200 } });
+    board.issues = tasks.filter((task) => task.kind === "delivery_issue");
+  } catch (error) {
+    board.issues = [];
+  }
+  renderIssues();
+}
+
 async function load() {
   try {
     const data = await api("/api/board", { query: { station_id: board.station } });
@@ -256,8 +300,10 @@ async function start() {
   }
   $("db-station").addEventListener("change", (event) => { board.station = event.target.value; load(); });
   $("db-refresh").addEventListener("click", () => load());
+  await loadIssues();
   await load();
   setTimeout(poll, POLL_MS);
+  setInterval(async () => { await loadIssues(); render(); }, ISSUES_MS);
 }
 
 start();
