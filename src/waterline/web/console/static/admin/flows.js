@@ -201,6 +201,8 @@ async function publishVersion() {
 }
 
 // ---------------------------------------------------------------- flows and versions
+const prettyDid = (did) => (/^400\d{7}$/.test(did) ? `${did.slice(0, 3)}-${did.slice(3, 6)}-${did.slice(6)}` : did);
+
 async function loadFlows(select = null, version = null) {
   state.flows = await api("/api/flows");
   fill(flowSelect, state.flows.map((f) => el("option", { value: f.name }, f.name)));
@@ -240,7 +242,7 @@ function renderInfo() {
   fill(info,
     current ? el("span", { class: "wl-tag ok" }, t("admin.flows.current_is", { version: current }))
       : el("span", { class: "wl-tag warn" }, t("admin.flows.unpublished")),
-    flow && flow.dids.length ? el("span", { class: "wl-tag info" }, t("admin.flows.numbers", { dids: flow.dids.join(", ") })) : null);
+    flow && flow.dids.length ? el("span", { class: "wl-tag info" }, t("admin.flows.numbers", { dids: flow.dids.map(prettyDid).join(", ") })) : null);
   publishVersionButton.hidden = !canEdit || !state.version || state.version === current;
 }
 
