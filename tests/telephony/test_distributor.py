@@ -349,3 +349,49 @@ def test_announcements_are_spoken_in_chinese() -> None:
     assert announcement(3, 90.0) == "您现在排在第3位，预计等待约2分钟，请您耐心等待。"
     assert announcement(None, 20.0) == "预计等待不到一分钟，请您耐心等待。"
     assert announcement(None, None) == "请您耐心等待。"
+
+
+def test_a_caller_who_takes_the_call_back_is_called_back_once_an_agent_answers() -> None:
+    rig = Rig()
+    queue = _queue(callback_after=5.0)
+    rig.configure((queue, [QueueMember("a1")], 1), states={"a1": AgentState.PAUSED})
+    call = rig.caller()
+    rig.distributor.enter(call, "orders")
+    rig.advance(T0 + 5)
+    assert call.did_[-1][0] == "say"  # the offer to press 1
+    rig.distributor.digit(call.call_id, "1")
+    assert call.did_[-1] == ("say", "好的，我们会尽快给您回电，再见。")
+    rig.distributor.caller_gone(call.call_id)  # we hung up after the confirmation: the place is kept
+    assert rig.dials() == []
+    rig.distributor.request_state("a1", "available")
+    [agent_dial] = rig.dials()
+    assert agent_dial.target == "sip:a1@192.0.2.1:5062"
+    rig.distributor.handle(ev.CallAnswered("out1", ANSWER_PCMU))
+    customer_dial = rig.dials()[-1]
+    assert customer_dial.target == "sip:13911112222@198.51.100.1:5060"  # the caller's number, by the trunk
+    rig.distributor.handle(ev.CallAnswered("out2", ANSWER_PCMU))
+    agent = rig.media.sessions["leg1>call1@carrier~1"]
+    customer = rig.media.sessions["leg1>call1@carrier~2"]
+    assert agent.forward is not None and customer.forward is not None  # bridged to each other
+    rig.now = T0 + 100
+    rig.distributor.handle(ev.CallEnded("out1", "remote-bye"))  # the agent hangs up: the customer goes too
+    assert rig.hangups()[-1] == "out2"
+    ended = [e for e in rig.events if isinstance(e, live.CallEnded)]
+    assert ended[-1].reason == "agent"
+
+
+def test_a_call_back_to_a_number_that_is_no_mainland_phone_is_not_dialled() -> None:
+    rig = Rig()
+    rig.configure((_queue(callback_after=5.0), [QueueMember("a1")], 1), states={"a1": AgentState.PAUSED})
+    call = rig.caller()
+    call.caller = "00881234567890"  # a spoofed From
+    rig.distributor.enter(call, "orders")
+    rig.advance(T0 + 5)
+    rig.distributor.digit(call.call_id, "1")
+    rig.distributor.caller_gone(call.call_id)
+    rig.distributor.request_state("a1", "available")
+    rig.distributor.handle(ev.CallAnswered("out1", ANSWER_PCMU))
+    rig.run()
+    assert [d.target for d in rig.dials()] == ["sip:a1@192.0.2.1:5062"]  # the agent only
+    assert rig.hangups() == ["out1"]  # the agent's leg is released
+    assert "acd_leg_failed" in rig.journal_events()

@@ -43,6 +43,7 @@ from waterline.calls.acd import Acd
 from waterline.calls.health import StationHealth, is_failure
 from waterline.calls.queue import AgentState, OverflowMobile
 from waterline.calls.queuelog import AgentStateChange, QueueEvent, QueueLogEntry, Record
+from waterline.domain import phones
 from waterline.domain.agents import AgentContact, AgentStatus, ContactKind
 from waterline.services.agents import apply_acd_changes
 from waterline.services.ports import QueueDefinition, UnitOfWork
@@ -624,6 +625,12 @@ class Distributor:
             self._later(ae.LegFailed(leg_id, 0, "no-call"))
             return
         call = queued.call
+        if kind == "customer" and not phones.is_valid(contact):
+            # the caller's number comes from the From header: only a mainland phone is called back, so a
+            # spoofed premium or international number cannot make us dial it (toll fraud)
+            self.journal.write("acd_leg_failed", now, leg=leg_id, contact=contact, reason="not-callable")
+            self._later(ae.LegFailed(leg_id, 0, "not-callable"))
+            return
         destination = self.policy.resolve_contact(contact, caller=call.caller, did=call.did)
         if isinstance(destination, Refusal):
             self.journal.write("acd_leg_failed", now, leg=leg_id, agent=agent, contact=contact,
