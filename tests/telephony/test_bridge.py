@@ -245,3 +245,13 @@ def test_policy_from_settings() -> None:
     policy = policy_from_settings(settings, lambda user: [])
     assert policy.trunk == Trunk("203.0.113.5", 5080, "u", "p", "did")
     assert policy.allowed == frozenset({"13800000000"})
+
+
+def test_an_agent_rung_by_a_transfer_is_busy_for_the_acd_until_the_leg_ends() -> None:
+    rig = Rig(registered={"1001": ["sip:1001@192.0.2.7:5062"]})
+    busy: list[tuple[str, bool]] = []
+    rig.transfers.agent_busy = lambda agent, flag: busy.append((agent, flag))
+    assert rig.start("1001")
+    assert busy == [("1001", True)]
+    rig.transfers.handle(ev.CallEnded("out1", "rejected", 486))
+    assert busy == [("1001", True), ("1001", False)]

@@ -395,3 +395,12 @@ def test_a_call_back_to_a_number_that_is_no_mainland_phone_is_not_dialled() -> N
     assert [d.target for d in rig.dials()] == ["sip:a1@192.0.2.1:5062"]  # the agent only
     assert rig.hangups() == ["out1"]  # the agent's leg is released
     assert "acd_leg_failed" in rig.journal_events()
+
+
+def test_an_agent_busy_outside_the_acd_is_not_rung() -> None:
+    rig = Rig()
+    rig.configure((_queue(), [QueueMember("a1"), QueueMember("a2")], 1),
+                  states={"a1": AVAILABLE, "a2": AVAILABLE})
+    rig.distributor.agent_in_use("a1", True)  # a flow's transfer rings a1's phone
+    rig.distributor.enter(rig.caller(), "orders")
+    assert [d.target for d in rig.dials()] == ["sip:a2@192.0.2.2:5062"]

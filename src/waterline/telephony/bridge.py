@@ -143,6 +143,9 @@ class Transfers:
         self._by_leg: dict[str, _Leg] = {}
         self._sessions = 0
         self.refused = 0
+        self.agent_busy: Callable[[str, bool], None] | None = None
+        """Told when an agent's phone is rung by a transfer (True) and free again (False): the ACD does
+        not ring an agent busy outside it (ring-in-use off)."""
 
     def __len__(self) -> int:
         return len(self._by_caller)
@@ -186,6 +189,8 @@ class Transfers:
         self._by_caller[caller_leg] = leg
         self._by_leg[leg_id] = leg
         leg.timer = self.call_later(self.ring_timeout, lambda: self._ring_timeout(leg))
+        if resolved.kind == "agent" and self.agent_busy is not None:
+            self.agent_busy(resolved.target, True)
         self.journal.write("transfer_dialled", self.wallclock(), call=caller_leg, leg=leg_id, target=target,
                            kind=resolved.kind, uri=resolved.uri, host=host)
         return True
@@ -262,6 +267,8 @@ class Transfers:
             to_other=None if relay is None else relay.a_to_b.forwarded,
             to_caller=None if relay is None else relay.b_to_a.forwarded, packets_in=stats.packets_in,
         )
+        if leg.destination.kind == "agent" and self.agent_busy is not None:
+            self.agent_busy(leg.destination.target, False)
         leg.done(leg.answered_at is not None, talk)
 
 

@@ -316,6 +316,10 @@ class Distributor:
             wanted = "logged_out"
         return self.acd.handle(ae.AgentStateRequested(status.username, wanted, status.reason), now)
 
+    def agent_in_use(self, agent: str, busy: bool) -> None:
+        """The agent's phone is busy (or free again) with a call outside the ACD (a flow's transfer)."""
+        self._feed(ae.AgentInUse(agent, busy))
+
     def request_state(self, agent: str, state: Literal["available", "paused", "logged_out"],
                       reason: str = "") -> None:
         """An agent's own change (a feature code), applied at once rather than at the next refresh."""

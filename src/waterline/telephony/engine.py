@@ -310,6 +310,7 @@ async def serve(
     for name, handler in distributor.command_handlers().items():
         events.on_command(name, handler)
     flows.host.queues = distributor
+    transfers.agent_busy = distributor.agent_in_use
     switch.agent_calls = AgentCalls(
         policy=transfers.policy, journal=journal, scheduler=flows.host.scheduler, worker=flows.worker,
         uow_factory=flows.uow_factory, speak=flows.host.speak, hangup=schedule_hangup, clock=time.monotonic,
