@@ -73,3 +73,29 @@ def test_patch_unknown_user_is_404(web: WebEnv) -> None:
     response = web.client.patch("/api/users/9999", json={"active": False}, headers=web.auth("owner"))
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+def test_change_role_and_name_takes_effect_at_once(web: WebEnv) -> None:
+    owner = web.auth("owner")
+    agent = web.auth("agent")
+    agent_id = web.client.get("/api/auth/me", headers=agent).json()["id"]
+    assert web.client.get("/api/users", headers=agent).status_code == 403
+    change = {"role": "manager", "display_name": " 李经理 "}
+    response = web.client.patch(f"/api/users/{agent_id}", json=change, headers=owner)
+    assert response.status_code == 200, response.text
+    assert (response.json()["role"], response.json()["display_name"]) == ("manager", "李经理")
+    # the same token now carries the manager's permissions (the user is loaded per request)
+    assert web.client.get("/api/users", headers=agent).status_code == 200
+
+
+def test_nobody_disables_himself_or_changes_his_own_role(web: WebEnv) -> None:
+    owner = web.auth("owner")
+    owner_id = web.client.get("/api/auth/me", headers=owner).json()["id"]
+    for change in ({"active": False}, {"role": "agent"}):
+        refused = web.client.patch(f"/api/users/{owner_id}", json=change, headers=owner)
+        assert refused.status_code == 409 and refused.json()["error"] == "user.self_change"
+    renamed = web.client.patch(f"/api/users/{owner_id}", json={"display_name": "王老板", "role": "owner"},
+                               headers=owner)
+    assert renamed.status_code == 200 and renamed.json()["display_name"] == "王老板"
+    assert web.client.patch(f"/api/users/{owner_id}", json={"role": "owner"},
+                            headers=web.auth("manager")).status_code == 403

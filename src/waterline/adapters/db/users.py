@@ -194,6 +194,14 @@ class UserRepository:
             raise KeyError(user_id)
         self._update(user_id, now, **_sip_columns(user.username, realm, sip_password))
 
+    def set_role(self, user_id: int, role: Role, *, now: datetime) -> None:
+        """Give ``user_id`` another role (his next request is judged by it)."""
+        self._update(user_id, now, role=role.value)
+
+    def set_display_name(self, user_id: int, display_name: str, *, now: datetime) -> None:
+        """Rename ``user_id`` as the console shows him."""
+        self._update(user_id, now, display_name=display_name)
+
     def set_active(self, user_id: int, active: bool, *, now: datetime) -> None:
         """Enable or disable a user; disabled users cannot log in and their tokens stop working."""
         self._update(user_id, now, active=active)

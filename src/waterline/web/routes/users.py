@@ -1,4 +1,5 @@
-"""User administration: list (users.read), create and change (users.manage)."""
+"""User administration: list (users.read), create and change (users.manage): active, password, role,
+display name."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from waterline.adapters.db.users import UserRepository
 from waterline.domain.errors import NotFound
 from waterline.domain.users import Permission, Role, User
 from waterline.web.deps import ServicesDep, SessionDep, SettingsDep, require
+from waterline.web.errors import ApiError
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
@@ -55,6 +57,8 @@ class UserPatch(BaseModel):
 
     active: bool | None = None
     password: str | None = None
+    role: Role | None = None
+    display_name: str | None = Field(default=None, max_length=100)
 
 
 @router.get("")
@@ -92,19 +96,29 @@ def create_user(
 def change_user(
     user_id: int,
     body: UserPatch,
-    _user: Annotated[User, require(Permission.USERS_MANAGE)],
+    manager: Annotated[User, require(Permission.USERS_MANAGE)],
     services: ServicesDep,
     session: SessionDep,
 ) -> UserOut:
-    """Enable/disable a user or set a new password."""
+    """Enable/disable a user, set a new password, another role or name. Nobody disables himself or
+    changes his own role (409): the last owner could lock everyone out of user management."""
     repo = UserRepository(session, services.hasher)
-    if repo.get(user_id) is None:
+    target = repo.get(user_id)
+    if target is None:
         raise NotFound("user", user_id)
+    new_role = body.role is not None and body.role != target.role
+    if user_id == manager.id and (body.active is False or new_role):
+        raise ApiError(409, "user.self_change", "不能停用自己或修改自己的角色",
+                       "You cannot disable yourself or change your own role")
     now = datetime.fromtimestamp(services.clock(), UTC)
     if body.password is not None:
         repo.set_password(user_id, body.password, now=now)
     if body.active is not None:
         repo.set_active(user_id, body.active, now=now)
+    if body.role is not None:
+        repo.set_role(user_id, body.role, now=now)
+    if body.display_name is not None:
+        repo.set_display_name(user_id, body.display_name.strip(), now=now)
     session.commit()
     # A disabled user's (or old password's) cached login must not outlive this change.
     services.user_cache.invalidate(user_id)
