@@ -14,7 +14,8 @@ needs root), wait for the server's BYE after its 3.0 s prompt, answer 200. Every
 (``-m rate*duration``, ``-l`` concurrency limit, ``-timeout``). Per run it prints:
 
 - SIPp's successful and failed calls, retransmissions and peak concurrent calls;
-- the server's CPU (% of one core), RSS and peak RSS, and SIPp's own CPU (it shares the two cores);
+- the server's CPU (% of one core, and ms per successful call), RSS and peak RSS, and SIPp's own CPU
+  (it shares the two cores);
 - the prompt length as the server sent it (first to last RTP frame: the engine journal's ``prompt_s``
   of each ``call_ended``), p50/p95/max; the fewest frames one call sent and how many calls sent fewer
   than the prompt's 150 (frames skipped by the pacer); the mean RTP packets received per call;
@@ -63,7 +64,8 @@ IVR_PROMPT_LIMIT = 2.0
 JOURNAL = Path("logs") / "telephony.jsonl"
 HEADER = (
     f"{'service':12} {'rate':>5} {'calls':>6} {'ok':>6} {'failed':>6} {'retr':>5} {'peak':>5} "
-    f"{'cpu %':>6} {'sipp %':>6} {'rss MB':>7} {'hwm MB':>7} {'prompt p50':>10} {'p95':>6} {'max':>6} "
+    f"{'cpu %':>6} {'ms/call':>7} {'sipp %':>6} {'rss MB':>7} {'hwm MB':>7} {'prompt p50':>10} {'p95':>6} "
+    f"{'max':>6} "
     f"{'frames min':>10} {'short':>5} {'rtp in':>6} {'wavs':>5} {'load':>5}"
 )
 
@@ -101,6 +103,11 @@ class MediaRun:
         return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
     @property
+    def cpu_ms_per_call(self) -> float:
+        """The engine's CPU per successful call in ms: the figure least moved by other load."""
+        return self.cpu_percent * self.elapsed / 100.0 / max(1, self.successful) * 1000.0
+
+    @property
     def short_prompts(self) -> int:
         """Calls that sent fewer frames than the whole prompt (frames skipped by the pacer)."""
         return sum(1 for f in self.frames if f < self.frames_expected)
@@ -117,6 +124,7 @@ class MediaRun:
         return (
             f"{self.service:12} {self.rate:>5} {self.attempted:>6} {self.successful:>6} {self.failed:>6} "
             f"{self.retransmissions:>5} {self.peak_calls:>5} {self.cpu_percent:>6.1f} "
+            f"{self.cpu_ms_per_call:>7.2f} "
             f"{self.sipp_cpu_percent:>6.1f} {self.rss_mb:>7.1f} {self.hwm_mb:>7.1f} {median:>10.3f} "
             f"{self.percentile(95):>6.3f} "
             f"{max(self.prompts, default=0.0):>6.3f} {min(self.frames, default=0):>10} "
