@@ -290,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{service}: highest rate of the ramp before its first failure {best.rate} calls/s "
                 f"({args.duration:.0f} s runs; {best.retransmissions} retransmissions), "
-                f"peak {best.peak_calls} concurrent calls, server CPU {best.cpu_percent:.0f} % of one core, "
+                f"peak {best.peak_calls} concurrent calls, server CPU {best.cpu_percent:.0f} % of one core "
+                f"({best.cpu_ms_per_call:.2f} ms per call), "
                 f"RSS {best.rss_mb:.0f} MB (peak {best.hwm_mb:.0f}), prompt p95 {best.percentile(95):.3f} s "
                 f"(max {max(best.prompts):.3f} s, {best.short_prompts} calls short of {best.frames_expected} "
                 "frames)"
