@@ -8,7 +8,7 @@ it back on commit, so a handler that fails half-way leaves the store exactly as 
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -157,6 +157,10 @@ class FakeProducts(_Repo):
     def all(self, *, active_only: bool = False) -> list[Product]:
         return [p for _, p in sorted(self.data.products.items()) if p.active or not active_only]
 
+    def snapshot(self) -> Mapping[int, Product]:
+        # copies, like the SQL store's: changing one must not change the catalogue
+        return {key: replace(p) for key, p in sorted(self.data.products.items())}
+
 
 class FakeStations(_Repo):
     def add(self, station: Station) -> Station:
@@ -169,6 +173,10 @@ class FakeStations(_Repo):
 
     def all(self) -> list[Station]:
         return [s for _, s in sorted(self.data.stations.items())]
+
+    def snapshot(self) -> Sequence[Station]:
+        return [replace(s, service_districts=list(s.service_districts), hours=list(s.hours))
+                for _, s in sorted(self.data.stations.items())]
 
 
 class FakeCouriers(_Repo):
@@ -189,6 +197,16 @@ class FakeCouriers(_Repo):
 
     def find_by_user(self, user_id: int) -> Courier | None:
         return next((c for c in self.data.couriers.values() if c.user_id == user_id), None)
+
+    def candidates(self, station_id: int) -> list[Courier]:
+        return [replace(c) for c in self.all(station_id=station_id)]
+
+    def reserve(self, courier_id: int, units: int) -> Courier | None:
+        courier = self.data.couriers.get(courier_id)
+        if courier is None or not courier.on_duty or not courier.has_room_for(units):
+            return None
+        courier.take(units)
+        return replace(courier)
 
 
 class FakeOrders(_Repo):

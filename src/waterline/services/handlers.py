@@ -84,7 +84,8 @@ def _customer(uow: UnitOfWork, customer_id: int) -> Customer:
 
 
 def _product(uow: UnitOfWork, product_id: int) -> Product:
-    return found(uow.products.get(product_id), "product", product_id)
+    # read-only: pricing an order never changes the catalogue
+    return found(uow.products.snapshot().get(product_id), "product", product_id)
 
 
 def _station(uow: UnitOfWork, station_id: int) -> Station:
@@ -245,13 +246,17 @@ def _eta_text(eta: datetime | None) -> str:
 
 @dataclass(frozen=True)
 class _Assignment:
-    """A dispatch decided but not yet applied: the courier (None: the order waits at ``station_id``)."""
+    """A dispatch decided but not yet applied: the courier (None: the order waits at ``station_id``).
+
+    ``booked``: the order's units are already on the courier's load (``CourierRepository.reserve``).
+    """
 
     station_id: int
     courier: Courier | None
     eta: datetime | None
     reason: str
     at: datetime
+    booked: bool = False
 
 
 def _decide(
@@ -265,8 +270,9 @@ def _decide(
 ) -> _Assignment:
     """Where an order of ``units`` to ``address`` goes: the given station/courier, or the policy's choice.
 
-    Only reads (and, on PostgreSQL, locks the chosen courier's row), so a new order can be decided
-    before it takes its number. ``number`` only appears in error details.
+    Reads, and books the units onto the courier the policy chose (a named courier is only locked, and
+    booked when the assignment is applied), so a new order can be decided before it takes its number.
+    ``number`` only appears in error details.
     """
     now = deps.clock.now()
     if courier_id is not None:
@@ -283,7 +289,7 @@ def _decide(
         minutes = policy.estimate_minutes(km, courier, address, units, deps.settings.dispatch)
         (station_key,) = _ids(station.id)
         return _Assignment(station_key, courier, now + timedelta(minutes=minutes), "manual", now)
-    stations = [_station(uow, station_id)] if station_id is not None else uow.stations.all()
+    stations = [_station(uow, station_id)] if station_id is not None else uow.stations.snapshot()
     is_open = None
     if deps.calendar is not None:
         # the same holiday-aware hours the IVR tells the caller (a 调休 Saturday opens like a workday)
@@ -294,18 +300,20 @@ def _decide(
 
     choice = policy.choose_station(address, stations, now, is_open)
     # Only the chosen station's couriers can take the order: load those, not every courier.
-    couriers = uow.couriers.all(station_id=choice.station.id)
+    (chosen_station,) = _ids(choice.station.id)
+    couriers = uow.couriers.candidates(chosen_station)
     # The list is read without locks, so a concurrent placement may have filled the chosen courier
-    # since: ``_courier`` re-reads him under his row lock, and a courier found full is passed over.
+    # since: ``reserve`` books him only if he still has room (one conditional UPDATE, which holds his
+    # row until commit), and a courier found full or gone off duty is passed over.
     for _ in range(len(couriers) + 1):
         decision = policy.decide_at_station(choice, address, units, couriers, now, deps.settings.dispatch)
         if decision.courier_id is None:
             return _Assignment(decision.station_id, None, None, "", now)
-        courier = _courier(uow, decision.courier_id)
-        if courier.on_duty and courier.has_room_for(units):
+        booked = uow.couriers.reserve(decision.courier_id, units)
+        if booked is not None:
             reason = "; ".join(r.zh for r in decision.reasons)
-            return _Assignment(decision.station_id, courier, decision.eta, reason, now)
-        couriers = [c for c in couriers if c.id != courier.id]
+            return _Assignment(decision.station_id, booked, decision.eta, reason, now, booked=True)
+        couriers = [c for c in couriers if c.id != decision.courier_id]
     raise AssertionError("unreachable: every pass drops one courier")  # pragma: no cover
 
 
@@ -320,7 +328,8 @@ def _dispatch_as_decided(
         return None, None
     (courier_key, station_key) = _ids(courier.id, courier.station_id)
     record = order.dispatch(station_key, courier_key, assignment.eta, assignment.at, by, assignment.reason)
-    courier.take(order.units)
+    if not assignment.booked:
+        courier.take(order.units)
     return courier, record
 
 

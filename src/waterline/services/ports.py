@@ -15,7 +15,7 @@ in ``tests/fakes.py``. Conventions every implementation keeps:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
@@ -90,6 +90,12 @@ class ProductRepository(Protocol):
         """All products by id."""
         ...
 
+    def snapshot(self) -> Mapping[int, Product]:
+        """Every product by id, as read-only copies for pricing (a SQL store may serve them from a
+        cache that follows its own commits at once and other processes' within seconds). Changing a
+        copy changes nothing: edit through ``get``."""
+        ...
+
 
 class StationRepository(Protocol):
     """Delivery stations."""
@@ -104,6 +110,11 @@ class StationRepository(Protocol):
 
     def all(self) -> list[Station]:
         """All stations by id (a business has tens, so dispatch may load them all)."""
+        ...
+
+    def snapshot(self) -> Sequence[Station]:
+        """All stations by id, as read-only copies for decisions (dispatch, opening hours; cached like
+        ``ProductRepository.snapshot``). Changing a copy changes nothing: edit through ``get``/``all``."""
         ...
 
 
@@ -124,6 +135,17 @@ class CourierRepository(Protocol):
 
     def find_by_user(self, user_id: int) -> Courier | None:
         """The courier whose login is ``user_id`` (a courier sees only his own deliveries)."""
+        ...
+
+    def candidates(self, station_id: int) -> list[Courier]:
+        """The station's couriers by id as read-only copies, read without locks, for choosing one;
+        book the chosen one with ``reserve`` (his load may have changed meanwhile)."""
+        ...
+
+    def reserve(self, courier_id: int, units: int) -> Courier | None:
+        """Book ``units`` onto the courier in one step, if he is on duty and they fit (SQL stores: one
+        conditional UPDATE, which also holds his row until commit). Returns a read-only copy with the
+        load after booking; None, booking nothing, when he is off duty, full or unknown."""
         ...
 
 

@@ -258,6 +258,40 @@ def test_couriers(uow: SqlAlchemyUnitOfWork, session_factory: sessionmaker[Sessi
         assert uow.couriers.find_by_user(user.id + 1) is None
 
 
+def test_courier_reserve_books_only_what_fits(uow: SqlAlchemyUnitOfWork) -> None:
+    with uow:
+        station = uow.stations.add(yanta_station())
+        (station_id,) = _ids(station.id)
+        wang = uow.couriers.add(courier_of(station_id))  # capacity 20
+        zhao = uow.couriers.add(courier_of(station_id, "赵师傅", "13991110003"))
+        zhao.on_duty = False
+        uow.commit()
+        (wang_id, zhao_id) = _ids(wang.id, zhao.id)
+    with uow:
+        candidates = uow.couriers.candidates(station_id)
+        assert [(c.name, c.load) for c in candidates] == [("王师傅", 0), ("赵师傅", 0)]
+        booked = uow.couriers.reserve(wang_id, 15)
+        assert booked is not None and (booked.load, booked.active_orders) == (15, 1)
+        assert uow.couriers.reserve(wang_id, 6) is None  # 21 > 20: nothing booked
+        assert uow.couriers.reserve(zhao_id, 1) is None  # off duty
+        assert uow.couriers.reserve(zhao_id + 100, 1) is None  # unknown
+        uow.commit()
+    with uow:
+        loaded = uow.couriers.get(wang_id)
+        assert loaded is not None and (loaded.load, loaded.active_orders) == (15, 1)
+        booked = uow.couriers.reserve(wang_id, 5)
+        # the object loaded earlier in this unit of work follows the booking, and is not saved twice
+        assert booked is not None and loaded.load == booked.load == 20 and loaded.active_orders == 2
+        uow.commit()
+    with uow:
+        again = uow.couriers.get(wang_id)
+        assert again is not None and (again.load, again.active_orders) == (20, 2)
+        uow.couriers.reserve(wang_id, 0)
+        # rolled back: the booking is gone with the transaction
+    with uow:
+        assert [(c.load, c.active_orders) for c in uow.couriers.candidates(station_id)] == [(20, 2), (0, 0)]
+
+
 # ---------------------------------------------------------------- orders
 
 

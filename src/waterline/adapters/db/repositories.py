@@ -11,16 +11,17 @@ session each time it is entered while handlers hold on to ``uow.customers`` and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Select, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Integer, Select, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from waterline.adapters.db.orm import (
@@ -38,6 +39,7 @@ from waterline.adapters.db.orm import (
     stations_table,
     ticket_entries_table,
 )
+from waterline.adapters.db.reference import ReferenceCache, read_products, read_stations
 from waterline.domain.buckets import BucketAccount, BucketEntry, BucketEntryKind
 from waterline.domain.customers import Address, Customer, CustomerPhone, EnterpriseAccount, Preferences
 from waterline.domain.errors import Conflict
@@ -83,8 +85,10 @@ def _constraint_hint(exc: IntegrityError) -> str:
 
 
 class _Repository:
-    def __init__(self, session: SessionSource) -> None:
+    def __init__(self, session: SessionSource, reference: ReferenceCache | None = None) -> None:
         self._session = session
+        # stations and products served by snapshot(); None reads them from the store every time
+        self._reference = reference
 
     @property
     def session(self) -> Session:
@@ -155,6 +159,38 @@ def _all_stations() -> Select[Any]:
 def _couriers_of_station() -> Select[Any]:
     c = couriers_table.c
     return select(Courier).where(c.station_id == bindparam("station_id")).order_by(c.id)
+
+
+@cache
+def _station_couriers() -> Select[Any]:
+    c = couriers_table.c
+    return select(couriers_table).where(c.station_id == bindparam("station_id")).order_by(c.id)
+
+
+@cache
+def _reserve_courier() -> Any:
+    c = couriers_table.c
+    units = bindparam("units", type_=Integer)
+    return (
+        update(couriers_table)
+        .where(c.id == bindparam("courier_id"), c.on_duty.is_(True), c.load + units <= c.capacity_per_trip)
+        .values(load=c.load + units, active_orders=c.active_orders + 1)
+        .returning(*couriers_table.c)
+    )
+
+
+def _courier_copy(row: RowMapping) -> Courier:
+    return Courier(
+        station_id=row["station_id"],
+        name=row["name"],
+        mobile=row["mobile"],
+        capacity_per_trip=row["capacity_per_trip"],
+        on_duty=row["on_duty"],
+        load=row["load"],
+        active_orders=row["active_orders"],
+        user_id=row["user_id"],
+        id=row["id"],
+    )
 
 
 @cache
@@ -246,6 +282,12 @@ class SqlAlchemyProductRepository(_Repository):
             stmt = stmt.where(products_table.c.active.is_(True))
         return list(self.session.scalars(stmt))
 
+    def snapshot(self) -> Mapping[int, Product]:
+        """Every product by id as read-only copies (from the store's ``ReferenceCache`` when it has one)."""
+        if self._reference is None:
+            return read_products(self.session)
+        return self._reference.products(self.session)
+
 
 class SqlAlchemyStationRepository(_Repository):
     """Delivery stations."""
@@ -262,6 +304,12 @@ class SqlAlchemyStationRepository(_Repository):
     def all(self) -> list[Station]:
         """All stations by id."""
         return list(self.session.scalars(_all_stations()))
+
+    def snapshot(self) -> Sequence[Station]:
+        """All stations by id as read-only copies (from the store's ``ReferenceCache`` when it has one)."""
+        if self._reference is None:
+            return read_stations(self.session)
+        return self._reference.stations(self.session)
 
 
 class SqlAlchemyCourierRepository(_Repository):
@@ -293,6 +341,31 @@ class SqlAlchemyCourierRepository(_Repository):
     def find_by_user(self, user_id: int) -> Courier | None:
         """The courier whose login is ``user_id``, or None."""
         return self.session.scalars(select(Courier).where(couriers_table.c.user_id == user_id)).first()
+
+    def candidates(self, station_id: int) -> list[Courier]:
+        """The station's couriers by id, as copies outside the session (one Core SELECT, no locks)."""
+        rows = self.session.execute(_station_couriers(), {"station_id": station_id}).mappings()
+        return [_courier_copy(row) for row in rows]
+
+    def reserve(self, courier_id: int, units: int) -> Courier | None:
+        """Book ``units`` onto the courier if he is on duty and they fit: one ``UPDATE ... WHERE ...
+        RETURNING`` that also takes his row lock (PostgreSQL) or the write lock (SQLite) until commit,
+        instead of a locked read and a later UPDATE. A copy of him as booked, or None."""
+        flush_or_conflict(self.session)  # pending changes to him first, as ``get`` does
+        row = (
+            self.session.execute(_reserve_courier(), {"courier_id": courier_id, "units": units})
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        booked = _courier_copy(row)
+        loaded = self.session.identity_map.get(identity_key(Courier, courier_id))
+        if loaded is not None:
+            # keep an object loaded earlier in this unit of work in step, without marking it changed
+            set_committed_value(loaded, "load", booked.load)
+            set_committed_value(loaded, "active_orders", booked.active_orders)
+        return booked
 
 
 @cache

@@ -23,6 +23,7 @@ from waterline.adapters.db.flows import SqlAlchemyFlowRepository
 from waterline.adapters.db.holidays import SqlAlchemyHolidayOverrideRepository
 from waterline.adapters.db.orm import order_sequences_table, start_mappers
 from waterline.adapters.db.queues import SqlAlchemyQueueLogRepository, SqlAlchemyQueueRepository
+from waterline.adapters.db.reference import ReferenceCache
 from waterline.adapters.db.repositories import (
     SqlAlchemyBucketRepository,
     SqlAlchemyCourierRepository,
@@ -69,17 +70,21 @@ class SqlAlchemyUnitOfWork(EventRecordingUnitOfWork):
 
     Each ``with uow:`` opens a fresh session; leaving the block closes it, rolling back whatever was
     not committed. Objects loaded inside stay readable afterwards (relationships are loaded eagerly
-    and nothing is expired), so a handler may return them to the web layer.
+    and nothing is expired), so a handler may return them to the web layer. ``reference``, shared by
+    the units of work of one store, serves the stations' and products' ``snapshot()``; without it
+    they are read from the store each time.
     """
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], reference: ReferenceCache | None = None
+    ) -> None:
         super().__init__()
         start_mappers()
         self._session_factory = session_factory
         self._session: Session | None = None
         self.customers: CustomerRepository = SqlAlchemyCustomerRepository(self._current)
-        self.products: ProductRepository = SqlAlchemyProductRepository(self._current)
-        self.stations: StationRepository = SqlAlchemyStationRepository(self._current)
+        self.products: ProductRepository = SqlAlchemyProductRepository(self._current, reference)
+        self.stations: StationRepository = SqlAlchemyStationRepository(self._current, reference)
         self.couriers: CourierRepository = SqlAlchemyCourierRepository(self._current)
         self.orders: OrderRepository = SqlAlchemyOrderRepository(self._current)
         self.tickets: TicketRepository = SqlAlchemyTicketRepository(self._current)
