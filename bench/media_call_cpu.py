@@ -15,7 +15,7 @@ CPU per call (recording files and mixing). Kernel time of the syscalls is includ
 also delivers the datagram), SIPp's raw sockets are not there (under SIPp every UDP datagram also
 walks them: ~15 % of the engine's CPU at 150 calls/s, measured with perf). Alternate runs compare.
 
-    .venv/bin/python bench/media_call_cpu.py [--service bench-play] [--calls 1500] [--rate 150]
+    .venv/bin/python bench/media_call_cpu.py [--service bench-play] [--calls 1500] [--rate 150] [--slots 20,5]
 """
 
 from __future__ import annotations
@@ -123,12 +123,14 @@ class _Peer:
         self.next_send += PEER_PTIME
 
 
-def run(service: str, calls: int, rate: float, loop: asyncio.AbstractEventLoop) -> dict[str, float]:
+def run(service: str, calls: int, rate: float, loop: asyncio.AbstractEventLoop, slots: int | None = None
+        ) -> dict[str, float]:
     """Run ``calls`` calls; returns CPU ms per call by part, and counts."""
     clock = Clock()
     rng = random.Random(8)
     workdir = Path(tempfile.mkdtemp(prefix="media-call-cpu-"))
-    pacer = Pacer(clock, loop_sleep_until(clock, loop), lambda data, addr: None)
+    pacer = (Pacer(clock, loop_sleep_until(clock, loop), lambda data, addr: None) if slots is None
+             else Pacer(clock, loop_sleep_until(clock, loop), lambda data, addr: None, slots=slots))
     media = MediaEngine(loop, PortPool(30000, 39999, rng=rng), pacer, rng, host=HOST, clock=clock,
                         wallclock=time.time)
     journal = Journal(workdir / "telephony.jsonl")
@@ -257,21 +259,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=1500)
     parser.add_argument("--rate", type=float, default=150.0, help="calls started per simulated second")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--slots", default="", help="comma-separated pacer slot counts to alternate "
+                        "(default: the pacer's own)")
     args = parser.parse_args(argv)
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 100)  # as the engine does (engine.tune_gc)
-    print(f"{'service':13} {'calls':>6} {'peak':>5} {'main ms/call':>12} {'send':>6} {'recv':>6} {'sip':>6} "
-          f"{'rest':>6} {'threads':>8}")
+    slot_counts: list[int | None] = [int(n) for n in args.slots.split(",") if n.strip()] or [None]
+    print(f"{'service':13} {'slots':>5} {'calls':>6} {'peak':>5} {'main ms/call':>12} {'send':>6} "
+          f"{'recv':>6} {'sip':>6} {'rest':>6} {'threads':>8}")
+    services = [s.strip() for s in args.service.split(",") if s.strip()]
     for _ in range(min(args.rounds, 5)):
-        for service in [s.strip() for s in args.service.split(",") if s.strip()]:
-            async def on_loop(service: str = service) -> dict[str, float]:
-                return run(service, args.calls, args.rate, asyncio.get_running_loop())
+        for service, slots in [(service, slots) for service in services for slots in slot_counts]:
+            async def on_loop(service: str = service, slots: int | None = slots) -> dict[str, float]:
+                return run(service, args.calls, args.rate, asyncio.get_running_loop(), slots)
 
             with asyncio.Runner(loop_factory=_loop_factory()) as runner:
                 r = runner.run(on_loop())
-            print(f"{service:13} {args.calls:>6} {r['peak']:>5.0f} {r['main']:>12.3f} {r['send']:>6.3f} "
-                  f"{r['receive']:>6.3f} {r['sip']:>6.3f} {r['rest']:>6.3f} {r['threads']:>8.3f}", flush=True)
+            shown = "-" if slots is None else str(slots)
+            print(f"{service:13} {shown:>5} {args.calls:>6} {r['peak']:>5.0f} {r['main']:>12.3f} "
+                  f"{r['send']:>6.3f} {r['receive']:>6.3f} {r['sip']:>6.3f} {r['rest']:>6.3f} "
+                  f"{r['threads']:>8.3f}", flush=True)
     return 0
 
 
