@@ -74,6 +74,8 @@ class Permission(StrEnum):
     QUEUES_READ = "queues.read"
     # Changing queues (strategy, timeouts, overflow, members) changes how long callers wait.
     QUEUES_MANAGE = "queues.manage"
+    # The audit log: who changed orders, customers, flows, users... (managers and the owner).
+    AUDIT_READ = "audit.read"
 
 
 _P = Permission
@@ -120,6 +122,7 @@ _MANAGER = _DISPATCHER | {
     _P.CALENDAR_MANAGE,
     _P.AGENTS_MANAGE,
     _P.QUEUES_MANAGE,
+    _P.AUDIT_READ,
 }
 _COURIER = frozenset(
     {

@@ -10,10 +10,12 @@ import pkgutil
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, FastAPI
+from fastapi.concurrency import run_in_threadpool
 
 import waterline
 import waterline.web.routes as routes_package
 from waterline.config import Settings
+from waterline.web.audit import AuditMiddleware, AuditTrail
 from waterline.web.console import install_console
 from waterline.web.deps import AppServices
 from waterline.web.docs import install_docs
@@ -37,6 +39,7 @@ def create_app(settings: Settings, services: AppServices) -> FastAPI:
     """Build the FastAPI app; ``settings`` must already carry a usable secret (``with_secret``)."""
     # Fail at start, not on the first login, when the secret is missing.
     _ = settings.secret
+    audit = AuditTrail(services.session_factory)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -44,6 +47,7 @@ def create_app(settings: Settings, services: AppServices) -> FastAPI:
             asyncio.create_task(job(), name=f"background-{index}")
             for index, job in enumerate(services.background)
         ]
+        tasks.append(asyncio.create_task(audit.run(), name="audit-log"))
         try:
             yield
         finally:
@@ -55,6 +59,8 @@ def create_app(settings: Settings, services: AppServices) -> FastAPI:
                         await task
                     except Exception:
                         _log.exception("background task %s failed", task.get_name())
+            # the last second of changes
+            await run_in_threadpool(audit.flush)
 
     app = FastAPI(
         title="Waterline 送水热线",
@@ -67,6 +73,11 @@ def create_app(settings: Settings, services: AppServices) -> FastAPI:
     install_docs(app)
     app.state.settings = settings
     app.state.services = services
+    app.state.audit = audit
+    app.add_middleware(
+        AuditMiddleware, trail=audit, secret=settings.secret, cookie_name=settings.auth.cookie_name,
+        clock=services.clock,
+    )
     install_error_handlers(app)
     for router in discover_routers():
         app.include_router(router)
