@@ -23,6 +23,7 @@ async function load() {
     { label: t("admin.users.status"), value: (u) => yesNo(u.active, t("admin.active"), t("admin.inactive")) },
     { label: "", value: (u) => canEdit && u.id !== client.user.id ? el("div", { class: "admin-row-actions" },
       button(u.active ? t("admin.users.disable") : t("admin.users.enable"), () => setActive(u, !u.active), u.active ? "danger" : ""),
+      button(t("admin.edit"), () => openEdit(u), "ghost"),
       button(t("admin.users.reset_password"), () => openPassword(u), "ghost")) : "" },
   ], users, { id: "user-table", rowId: (u) => u.id }));
 }
@@ -35,6 +36,28 @@ async function setActive(user, active) {
   } catch (error) {
     showError(error);
   }
+}
+
+function openEdit(user) {
+  const node = form([
+    { name: "display_name", label: t("admin.users.display_name"), value: user.display_name },
+    { name: "role", label: t("admin.users.role"), type: "select", options: ROLES.map((r) => [r, t(`role.${r}`)]), value: user.role },
+  ], {
+    id: "user-edit-form",
+    extraButtons: [button(t("shell.cancel"), () => fill(formBox), "ghost")],
+    onSubmit: async (v) => {
+      try {
+        await api(`/api/users/${user.id}`, { method: "PATCH", body: { display_name: v.display_name, role: v.role } });
+        toast(t("admin.saved"), "ok");
+        fill(formBox);
+        await load();
+      } catch (error) {
+        showError(error);
+      }
+    },
+  });
+  fill(formBox, card(t("admin.users.edit", { username: user.username }), [], node));
+  node.elements.namedItem("display_name").focus();
 }
 
 function openPassword(user) {
