@@ -195,8 +195,14 @@ class CallRecorder:
 
     def _open_files(self) -> None:
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            _write_sidecar(self.sidecar, self.call_id, self.started_at, self.a_law, self.b_law)
+            try:
+                _write_sidecar(self.sidecar, self.call_id, self.started_at, self.a_law, self.b_law)
+            except FileNotFoundError:
+                # the day's first recording: the directory is made once, not looked up for every call
+                # (each system call of this thread hands the interpreter lock back and forth with the
+                # media loop)
+                self.directory.mkdir(parents=True, exist_ok=True)
+                _write_sidecar(self.sidecar, self.call_id, self.started_at, self.a_law, self.b_law)
             a = open(self.a_path, "ab", buffering=WRITE_BUFFER)  # noqa: SIM115 - closed by finish
             try:
                 b = open(self.b_path, "ab", buffering=WRITE_BUFFER)  # noqa: SIM115 - closed by finish
@@ -315,7 +321,8 @@ def _finish(call_id: str, started_at: dt.datetime, a_law: Law, b_law: Law, a_pat
     a_path.unlink(missing_ok=True)
     b_path.unlink(missing_ok=True)
     sidecar.unlink(missing_ok=True)
-    return RecordingIndex(call_id, wav_path, started_at, frames / SAMPLE_RATE, wav_path.stat().st_size)
+    size = len(wav_header(frames)) + frames * 4  # what mix_file wrote: no need to ask the file system
+    return RecordingIndex(call_id, wav_path, started_at, frames / SAMPLE_RATE, size)
 
 
 def recover(data_dir: Path, active: Container[str] = ()) -> list[RecordingIndex]:
