@@ -114,11 +114,13 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
     """The product in demo mode for the whole session; stopped by PID afterwards.
 
     Loading the demo data takes 10-100 s on a busy 2-core machine; while working on the console,
-    ``WATERLINE_TEST_SERVER=http://127.0.0.1:PORT`` reuses a ``waterline demo`` you started yourself.
+    ``WATERLINE_TEST_SERVER=http://127.0.0.1:PORT`` reuses a ``waterline demo`` you started yourself
+    (``WATERLINE_TEST_DATA_DIR`` naming its data dir).
     """
     reuse = os.environ.get("WATERLINE_TEST_SERVER")
     if reuse:
-        yield DemoServer(subprocess.Popen(["true"]), reuse.rstrip("/"), Path("."), Path("/dev/null"))
+        data_dir = Path(os.environ.get("WATERLINE_TEST_DATA_DIR", "."))
+        yield DemoServer(subprocess.Popen(["true"]), reuse.rstrip("/"), data_dir, Path("/dev/null"))
         return
     server = start_demo(tmp_path_factory.mktemp("demo"))
     try:
