@@ -404,3 +404,30 @@ def test_an_agent_busy_outside_the_acd_is_not_rung() -> None:
     rig.distributor.agent_in_use("a1", True)  # a flow's transfer rings a1's phone
     rig.distributor.enter(rig.caller(), "orders")
     assert [d.target for d in rig.dials()] == ["sip:a2@192.0.2.2:5062"]
+
+
+def test_a_bridged_call_is_transferred_blind_to_another_queue_or_agent() -> None:
+    rig = Rig()
+    rig.configure((_queue(), [QueueMember("a1")], 1), (_queue(name="complaints"), [QueueMember("a2")], 1),
+                  states={"a1": AVAILABLE, "a2": AVAILABLE, "a3": AVAILABLE})
+    call = rig.caller()
+    rig.distributor.enter(call, "orders")
+    rig.distributor.handle(ev.CallAnswered("out1", ANSWER_PCMU))
+    handlers = rig.distributor.command_handlers()
+    with pytest.raises(CommandRefused):
+        handlers["call.transfer"](live.TransferCall(call.call_id, queue="nope"))
+    handlers["call.transfer"](live.TransferCall(call.call_id, queue="complaints", by="a1"))
+    assert rig.hangups() == ["out1"]  # the first agent's leg
+    assert rig.dials()[-1].target == "sip:a2@192.0.2.2:5062"
+    assert call.did_[-1] == ("hold", "queue-moh")  # the caller waits again
+    assert rig.distributor.acd.agent_state("a1").value == "available"
+    rig.distributor.handle(ev.CallEnded("out1", "bye-sent"))
+    assert ("agent_ended", 0.0) not in call.did_  # the transfer, not the end of the call
+    rig.distributor.handle(ev.CallAnswered("out2", ANSWER_PCMU))
+    assert call.did_[-1] == ("connected", "a2")
+    handlers["call.transfer"](live.TransferCall(call.call_id, agent="a3"))
+    assert rig.dials()[-1].target == "sip:a3@192.0.2.3:5062"
+    ended = [e for e in rig.events if isinstance(e, live.CallEnded)]
+    assert [e.reason for e in ended] == ["transferred", "transferred"]
+    with pytest.raises(CommandRefused):  # only a connected call can be transferred
+        handlers["call.transfer"](live.TransferCall(call.call_id, agent="a1"))

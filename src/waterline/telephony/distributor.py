@@ -41,7 +41,7 @@ from waterline.calls import acdevents as ae
 from waterline.calls import live
 from waterline.calls.acd import Acd
 from waterline.calls.health import StationHealth, is_failure
-from waterline.calls.queue import AgentState, OverflowMobile
+from waterline.calls.queue import AgentState, OverflowMobile, OverflowVoicemail, QueueConfig, QueueMember
 from waterline.calls.queuelog import AgentStateChange, QueueEvent, QueueLogEntry, Record
 from waterline.domain import phones
 from waterline.domain.agents import AgentContact, AgentStatus, ContactKind
@@ -66,6 +66,8 @@ REFRESH = 2.0
 """Seconds between two reads of the queues, members and agents from the store."""
 FLUSH_DELAY = 0.2
 """Records are gathered this long before one write (a ring, an answer and a log line in one go)."""
+AGENT_TRANSFER_RING = 30.0
+"""Seconds a call transferred to one agent rings that agent before the caller goes to voicemail."""
 _NO_ANSWER = frozenset({408, 480, 487})
 """Final statuses that mean the phone rang out or was not reachable for now, not a refusal."""
 _BUSY_STATES = frozenset({"ringing", "on_call", "wrap_up"})
@@ -396,7 +398,41 @@ class Distributor:
 
     def command_handlers(self) -> dict[str, Callable[[Any], Mapping[str, object] | None]]:
         """Handlers of the console commands the ACD carries out, by command name."""
-        return {live.Hangup.NAME: self._hangup_command, live.AgentStateNotice.NAME: self._state_command}
+        return {live.Hangup.NAME: self._hangup_command, live.AgentStateNotice.NAME: self._state_command,
+                live.TransferCall.NAME: self._transfer_command}
+
+    def _transfer_command(self, command: live.TransferCall) -> Mapping[str, object] | None:
+        """Blind transfer of a bridged call: the agent's leg is hung up and the caller queues again, in
+        ``queue`` or for ``agent`` alone (a queue of one, ringing :data:`AGENT_TRANSFER_RING` s, then the
+        flow's failure branch: voicemail)."""
+        queued = self._calls.get(command.call_id)
+        if queued is None or queued.gone or queued.bridged_at is None or queued.customer_leg is not None:
+            raise CommandRefused("unknown_call", "没有这个正在通话的来电",
+                                 "no such connected call in the queues")
+        if command.queue:
+            if command.queue not in self._queues:
+                raise CommandRefused("unknown_queue", "没有这个队列", f"no queue {command.queue!r}")
+            target, name = f"queue:{command.queue}", command.queue
+        else:
+            if self.acd.agent_state(command.agent) is AgentState.LOGGED_OUT:
+                raise CommandRefused("agent_unavailable", "该坐席未签入",
+                                     f"agent {command.agent!r} is not logged in")
+            target, name = f"agent:{command.agent}", f"agent:{command.agent}"
+            config = QueueConfig(name, ring_timeout=AGENT_TRANSFER_RING, max_wait=AGENT_TRANSFER_RING,
+                                 wrap_up_seconds=0.0, announce_every=None, overflow=(OverflowVoicemail(),))
+            self.acd.configure_queue(config, [QueueMember(command.agent)])
+        leg = queued.agent_leg
+        self._unbridge(queued)
+        if leg is not None and leg.sip is not None:
+            leg.cancelled = True
+            self.send(ev.Hangup(leg.sip))
+        call_id = command.call_id
+        self.journal.write("acd_transferred", self.wallclock(), call_id=call_id, to=target, by=command.by)
+        self._feed(ae.CallTransferred(call_id, target))  # logged as a transfer; the agent is released
+        now = self.wallclock()
+        self._calls[call_id] = _Queued(queued.call, name, queued.station, now)
+        self._feed(ae.CallEntered(call_id, name, queued.call.caller))
+        return None
 
     def _hangup_command(self, command: live.Hangup) -> Mapping[str, object] | None:
         queued = self._calls.get(command.call_id)
