@@ -324,6 +324,54 @@ def test_rtcp_is_sent_to_the_port_above_the_peer_and_bye_on_close() -> None:
     _run(test)
 
 
+def _port_free(port: int) -> bool:
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.bind((HOST, port))
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
+def test_the_rtcp_port_is_bound_once_media_flows_and_released_on_close() -> None:
+    """A call that carries no media holds one socket; the caller's first packet brings the RTCP one."""
+
+    async def test(loop: asyncio.AbstractEventLoop, engine: MediaEngine) -> None:
+        quiet = engine.open("quiet")
+        assert quiet is not None
+        quiet.configure(PCMU, 0, None, (HOST, 9))
+        assert not _port_free(quiet.port) and _port_free(quiet.port + 1)
+        quiet.close()
+        assert _port_free(quiet.port)
+        session = engine.open("leg")
+        assert session is not None
+        with _peer() as phone:
+            session.configure(PCMU, 0, None, _address(phone))
+            assert _port_free(session.port + 1)
+            phone.sendto(_rtp(1), (HOST, session.port))
+            assert await _until(lambda: session.stats().packets_in == 1)
+            assert not _port_free(session.port + 1)  # the caller's RTCP has somewhere to go now
+        session.close()
+        assert _port_free(session.port) and _port_free(session.port + 1)
+        assert engine.rtcp_bind_failures == 0
+
+    _run(test, PortPool(31700, 31799))
+
+
+def test_a_session_that_plays_binds_its_rtcp_port_too() -> None:
+    async def test(loop: asyncio.AbstractEventLoop, engine: MediaEngine) -> None:
+        session = engine.open("leg")
+        assert session is not None
+        session.play(lambda skipped: None)
+        assert not _port_free(session.port + 1)
+        session.close()
+        assert _port_free(session.port + 1)
+
+    _run(test, PortPool(31700, 31799))
+
+
 def test_rtcp_intervals_are_randomised_around_five_seconds() -> None:
     now = [10.0]
 

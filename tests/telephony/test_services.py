@@ -118,7 +118,7 @@ def test_echo_sends_back_what_it_hears(tmp_path: Path) -> None:
     setup = _setup(tmp_path)
     leg = FakeLeg()
     setup.diagnostics.start("leg", "cid", ECHO_EXTENSION, leg)
-    assert leg.tick() is None  # nothing heard yet, nothing sent
+    assert leg.feed is None  # nothing heard yet: nothing to send, and no pacer slot taken
     leg.hear(b"\x11" * 240, 1)
     leg.hear(b"\x22" * 240, 2)
     assert [leg.tick(), leg.tick(), leg.tick()] == [b"\x11" * 240, b"\x22" * 240, None]

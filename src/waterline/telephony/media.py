@@ -343,6 +343,8 @@ class MediaSession:
         remote = self.remote
         if remote is None or self.closed or self.muted:
             return
+        if not self._rtcp_tried:
+            self._open_rtcp()  # we send media: the peer's reports will follow
         try:
             self._rtp.sendto(datagram, remote)
         except OSError:
