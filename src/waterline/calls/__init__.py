@@ -74,9 +74,11 @@ ACD (issue 6; the contract with the B2BUA driver and the agents store)
     ``waiting``, ``estimated_wait``, ``calls_taken``; ``reset_daily_counts()`` at midnight.
     Feed it epoch seconds as ``now`` so its records can be stored as they are.
 
-Hand-off, for the session that wires the flow's ``queue`` node to the ACD: the node's run waits
-on a ``Transfer``-like action; the driver feeds ``CallEntered(call_id, node.queue, caller)`` to
-the one ``Acd`` of the engine, carries out its actions on the caller's leg, and on ``ExitQueue``
-resumes the flow (voicemail node, or forwards to the mobile); on ``Bridge`` the flow's outcome is
-``transferred`` and ``next`` (a survey) runs when ``CallCompleted`` is fed.
+How it is wired (``telephony.distributor``): a flow's ``queue`` node returns a ``Transfer`` with
+``queue`` set; the driver hands the caller to the engine's one ``Acd`` (``CallEntered``) and carries out
+its actions on the caller's leg and the agents' legs. ``Bridge`` makes the flow's outcome
+``transferred``; the agent's hang-up answers the ``Transfer`` with ``TransferEnded(ok=True)`` so ``next``
+(a survey) runs, while ``CallCompleted`` goes to the ACD. ``ExitQueue`` to voicemail answers
+``TransferEnded(ok=False, detail)`` (the node's ``on_failure``), to a mobile forwards the call first;
+``detail`` lands on the call's path. An engine without the queue dials the node's ``fallback``.
 """
