@@ -431,3 +431,23 @@ def test_a_bridged_call_is_transferred_blind_to_another_queue_or_agent() -> None
     assert [e.reason for e in ended] == ["transferred", "transferred"]
     with pytest.raises(CommandRefused):  # only a connected call can be transferred
         handlers["call.transfer"](live.TransferCall(call.call_id, agent="a1"))
+
+
+def test_the_calls_of_the_day_start_again_at_midnight() -> None:
+    rig = Rig()
+    rig.now = datetime(2026, 11, 25, 23, 59, 0, tzinfo=UTC).timestamp()
+    rig.distributor = Distributor(
+        send=rig.send, media=rig.media, journal=rig.journal, scheduler=rig, worker=rig,
+        policy=TransferPolicy(contacts=lambda user: []), uow_factory=None,
+        registered=lambda user: rig.registered.get(user, []), wallclock=lambda: rig.now,
+        clock=lambda: rig.now, rng=random.Random(1), media_ip=lambda: "127.0.0.1")
+    rig.configure((_queue(strategy=Strategy.FEWEST_CALLS), [QueueMember("a1")], 1), states={"a1": AVAILABLE})
+    rig.distributor.enter(rig.caller(), "orders")
+    rig.distributor.handle(ev.CallAnswered("out1", ANSWER_PCMU))
+    rig.distributor.handle(ev.CallEnded("out1", "remote-bye"))
+    assert rig.distributor.acd.calls_taken("a1") == 1
+    rig.distributor.start()
+    rig.advance(rig.now + 30)  # a refresh before midnight changes nothing
+    assert rig.distributor.acd.calls_taken("a1") == 1
+    rig.advance(rig.now + 60)  # past midnight (UTC here)
+    assert rig.distributor.acd.calls_taken("a1") == 0

@@ -28,6 +28,7 @@ station's phone), logged as ``joinempty`` with the mobile as its detail.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import random
@@ -176,11 +177,12 @@ class Distributor:
                  wallclock: Callable[[], float], clock: Callable[[], float], rng: random.Random,
                  media_ip: Callable[[], str], health: StationHealth | None = None,
                  on_event: EventHook | None = None, hangup: Callable[[str], None] | None = None,
-                 refresh: float = REFRESH) -> None:
+                 refresh: float = REFRESH, timezone: dt.tzinfo = dt.UTC) -> None:
         """``send`` hands a command to the endpoint (returns a Dial's leg id); ``registered(username)``
         gives an agent's registered contact URIs (the registrar); ``wallclock`` is the ACD's ``now``
         (epoch seconds, stored as they are); ``clock`` the media clock; ``hangup(leg)`` ends a caller's
-        leg (the console's hang-up command)."""
+        leg (the console's hang-up command); ``timezone`` says when a day starts (``fewest-calls``
+        counts the calls of the day)."""
         self.acd = Acd(rng=random.Random(rng.getrandbits(64)))
         self.send = send
         self.media = media
@@ -197,6 +199,8 @@ class Distributor:
         self.health = health if health is not None else StationHealth()
         self.on_event: EventHook = on_event if on_event is not None else _no_event
         self.refresh = refresh
+        self.timezone = timezone
+        self._day = self._today()
         self.hangup = hangup
         self._queues: dict[str, QueueDefinition] = {}
         self._station_phones: Mapping[int, str] = {}
@@ -250,7 +254,14 @@ class Distributor:
         self.reload()
         self._refresh_handle = self.scheduler.call_later(self.refresh, self._refresh)
 
+    def _today(self) -> dt.date:
+        return dt.datetime.fromtimestamp(self.wallclock(), self.timezone).date()
+
     def _refresh(self) -> None:
+        today = self._today()
+        if today != self._day:
+            self._day = today
+            self.acd.reset_daily_counts()  # fewest-calls starts the day even
         self.reload()
         self._refresh_handle = self.scheduler.call_later(self.refresh, self._refresh)
 
