@@ -87,13 +87,36 @@ nodes:
 
 
 def test_layout_uses_the_given_sizes() -> None:
-    layout = Layout(node_width=100, node_height=40, column_gap=10, layer_gap=20, margin=5)
+    layout = Layout(node_width=100, node_height=40, column_gap=10, layer_gap=20, margin=5, waypoint_gap=12)
     graph = flow_graph(parse_flow(LOOP), layout)
-    # the widest layer (order, status, agent + the unreachable draft's row) decides the width
-    widest = max(sum(1 for n in graph.nodes if n.layer == layer) for layer in range(3))
-    assert graph.width == 2 * 5 + widest * 110 - 10
+    lefts = [n.x for n in graph.nodes] + [x - 6 for e in graph.edges for x, _ in e.points]
+    rights = [n.x + 100 for n in graph.nodes] + [x + 6 for e in graph.edges for x, _ in e.points]
+    assert min(lefts) == 5 and max(rights) + 5 == graph.width
     assert graph.height == 2 * 5 + 3 * 60 - 20
     _assert_well_drawn(graph, layout)
+
+
+def test_long_edges_pass_between_the_boxes_of_the_layers_they_cross() -> None:
+    graph = flow_graph(parse_flow(LOOP))
+    layout = Layout()
+    nodes = {n.id: n for n in graph.nodes}
+    # menu -> bye (on failure) and the unreachable draft -> bye skip layer 1
+    long_edges = [e for e in graph.edges if not e.back and nodes[e.target].layer - nodes[e.source].layer > 1]
+    assert {(e.source, e.target) for e in long_edges} == {("menu", "bye"), ("draft", "bye")}
+    for edge in long_edges:
+        assert len(edge.points) == nodes[edge.target].layer - nodes[edge.source].layer - 1
+    assert all(e.points == () for e in graph.edges if e not in long_edges)
+    for name in ("default", *SHIPPED):
+        _assert_no_edge_through_a_box(flow_graph(shipped_flow(name)), layout)
+
+
+def _assert_no_edge_through_a_box(graph: FlowGraph, layout: Layout) -> None:
+    for edge in graph.edges:
+        for x, y in edge.points:
+            for node in graph.nodes:
+                inside_y = node.y <= y <= node.y + layout.node_height
+                inside_x = node.x <= x <= node.x + layout.node_width
+                assert not (inside_x and inside_y), f"{edge.source}->{edge.target} crosses {node.id}"
 
 
 def test_shipped_flows_lay_out_without_overlaps_and_crossings_shrink() -> None:

@@ -8,9 +8,15 @@ the same in every browser and testable without one:
    "no open order → menu"). The other edges form a DAG.
 2. **Layers**: each node's layer is the longest path to it over the DAG, so every forward edge
    points down and a node shared by many branches (``goodbye``) sits below all of them.
-3. **Order**: within a layer nodes start in discovery order; a few down-and-up sweeps move each node
-   to the barycentre of its neighbours in the layers already placed, which removes most crossings.
-4. **Coordinates**: fixed-size boxes, layers stacked top to bottom, each layer centred.
+3. **Long edges**: an edge spanning several layers gets a waypoint in each layer it crosses (a
+   narrow slot of its own in that row), so it passes between boxes instead of through them. Long
+   edges into the same node share the waypoint of each row (a bundle, like a bus bar), so the many
+   "on failure → goodbye" arrows of a hotline flow draw as one line, not a dozen.
+4. **Order**: within a layer nodes start in discovery order; a few down-and-up sweeps move each node
+   (and waypoint) to the barycentre of its neighbours in the layers already placed, which removes most
+   crossings.
+5. **Coordinates**: fixed-size boxes and narrow waypoint slots, layers stacked top to bottom, each
+   layer centred.
 
 Flows are small (tens of nodes), so the quadratic parts cost nothing worth optimising.
 """
@@ -56,6 +62,8 @@ class Layout:
     column_gap: float = 28.0
     layer_gap: float = 56.0
     margin: float = 24.0
+    waypoint_gap: float = 18.0
+    """The width a long edge's waypoint takes in a row it crosses."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +91,9 @@ class GraphEdge:
     field: str
     label: str
     back: bool
+    points: tuple[tuple[float, float], ...] = ()
+    """Waypoints of a forward edge spanning several layers: one per layer crossed, at the middle of
+    that row's height, from top to bottom."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +272,11 @@ def _order_layers(rows: list[list[str]], forward: Sequence[tuple[str, str]]) -> 
     return rows
 
 
+def _waypoint(target: str, layer: int) -> str:
+    # "~" cannot start a node id, so a waypoint never collides with a node
+    return f"~{target}~{layer}"
+
+
 def flow_graph(flow: Flow, layout: Layout | None = None) -> FlowGraph:
     """The nodes and edges of ``flow`` with a layered top-to-bottom layout."""
     layout = layout or Layout()
@@ -275,18 +291,43 @@ def flow_graph(flow: Flow, layout: Layout | None = None) -> FlowGraph:
     rows: list[list[str]] = [[] for _ in range(depth)]
     for node_id in order:
         rows[layer[node_id]].append(node_id)
-    rows = _order_layers(rows, forward)
-    widest = max((len(row) for row in rows), default=0)
-    step_x = layout.node_width + layout.column_gap
+    # long edges become chains through waypoints, shared by the edges into the same target
+    chained: list[tuple[str, str]] = []
+    waypoints: dict[tuple[str, str], list[str]] = {}
+    for source, target in dict.fromkeys(forward):
+        span = range(layer[source] + 1, layer[target])
+        chain = [_waypoint(target, k) for k in span]
+        for k, point in zip(span, chain, strict=True):
+            if point not in rows[k]:
+                rows[k].append(point)
+        waypoints[(source, target)] = chain
+        hops = [source, *chain, target]
+        chained.extend(zip(hops, hops[1:], strict=False))
+    rows = _order_layers(rows, chained)
+
+    def slot(item: str) -> float:
+        return layout.waypoint_gap if item.startswith("~") else layout.node_width + layout.column_gap
+
+    def extent(row: list[str]) -> float:
+        # the last box needs no gap after it
+        trailing = layout.column_gap if row and not row[-1].startswith("~") else 0.0
+        return sum(slot(item) for item in row) - trailing
+
+    row_widths = [extent(row) for row in rows]
+    widest = max(row_widths, default=0.0)
     step_y = layout.node_height + layout.layer_gap
-    width = 2 * layout.margin + widest * step_x - layout.column_gap if widest else 2 * layout.margin
     placed: dict[str, tuple[int, int, float, float]] = {}
     for index, row in enumerate(rows):
-        offset = (widest - len(row)) * step_x / 2
-        for position, node_id in enumerate(row):
-            placed[node_id] = (
-                index, position, layout.margin + offset + position * step_x, layout.margin + index * step_y
-            )
+        x = layout.margin + (widest - row_widths[index]) / 2
+        y = layout.margin + index * step_y
+        position = 0
+        for item in row:
+            if item.startswith("~"):
+                placed[item] = (index, -1, x + layout.waypoint_gap / 2, y + layout.node_height / 2)
+            else:
+                placed[item] = (index, position, x, y)
+                position += 1
+            x += slot(item)
     nodes = tuple(
         GraphNode(
             id=node_id, kind=node.kind, summary=_shorten(_summary(node)), layer=placed[node_id][0],
@@ -296,8 +337,13 @@ def flow_graph(flow: Flow, layout: Layout | None = None) -> FlowGraph:
         for node_id, node in flow.nodes.items()
     )
     graph_edges = tuple(
-        GraphEdge(source=s, target=t, field=f, label=_edge_label(f), back=(s, f, t) in back or s == t)
+        GraphEdge(
+            source=s, target=t, field=f, label=_edge_label(f), back=(s, f, t) in back or s == t,
+            points=tuple((placed[p][2], placed[p][3]) for p in waypoints.get((s, t), ()))
+            if (s, f, t) not in back else (),
+        )
         for s, f, t in edges
     )
+    width = 2 * layout.margin + widest
     height = 2 * layout.margin + depth * step_y - layout.layer_gap
     return FlowGraph(nodes=nodes, edges=graph_edges, width=width, height=height)

@@ -47,6 +47,8 @@ class DiagramEdgeOut(BaseModel):
     field: str
     label: str
     back: bool
+    points: list[tuple[float, float]]
+    """Where a long arrow passes the rows it crosses (row middles, top to bottom)."""
 
 
 class DiagramOut(BaseModel):
@@ -67,7 +69,7 @@ class DiagramOut(BaseModel):
             nodes=[DiagramNodeOut(id=n.id, kind=n.kind, summary=n.summary, layer=n.layer, x=n.x, y=n.y,
                                   start=n.start, reachable=n.reachable) for n in graph.nodes],
             edges=[DiagramEdgeOut(source=e.source, target=e.target, field=e.field, label=e.label,
-                                  back=e.back) for e in graph.edges],
+                                  back=e.back, points=list(e.points)) for e in graph.edges],
         )
 
 

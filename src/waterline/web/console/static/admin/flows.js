@@ -342,13 +342,25 @@ function drawDiagram() {
       const a = byId[source], b = byId[edge.target];
       const sx = a.x + (w * (index + 1)) / (forward.length + 1), sy = a.y + h;
       const tx = b.x + w / 2, ty = b.y;
-      const bend = Math.max(24, (ty - sy) / 2);
-      edges.append(svg("path", { d: `M${sx},${sy} C${sx},${sy + bend} ${tx},${ty - bend} ${tx},${ty}`, class: "flow-edge", "marker-end": "url(#arrow)" }));
+      // a long edge runs straight down through its waypoints (between the boxes of the rows it crosses)
+      const stops = [[sx, sy]];
+      for (const [px, py] of edge.points) stops.push([px, py - h / 2], [px, py + h / 2]);
+      stops.push([tx, ty]);
+      let d = `M${sx},${sy}`;
+      for (let i = 1; i < stops.length; i += 1) {
+        const [x0, y0] = stops[i - 1], [x1, y1] = stops[i];
+        if (i % 2 === 0) { d += ` L${x1},${y1}`; continue; } // inside a crossed row
+        const bend = Math.max(16, (y1 - y0) / 2);
+        d += ` C${x0},${y0 + bend} ${x1},${y1 - bend} ${x1},${y1}`;
+      }
+      edges.append(svg("path", { d, class: "flow-edge", "marker-end": "url(#arrow)" }));
       const label = edgeLabel(edge);
       if (label) {
-        // at t = 0.3 of the curve: branches from one node have spread apart there
-        const lx = 0.784 * sx + 0.216 * tx;
-        const ly = 0.343 * sy + 0.441 * (sy + bend) + 0.189 * (ty - bend) + 0.027 * ty;
+        // at t = 0.3 of the first curve: branches from one node have spread apart there
+        const [nx, ny] = stops[1];
+        const bend = Math.max(16, (ny - sy) / 2);
+        const lx = 0.784 * sx + 0.216 * nx;
+        const ly = 0.343 * sy + 0.441 * (sy + bend) + 0.189 * (ny - bend) + 0.027 * ny;
         labels.append(svg("text", { x: lx, y: ly + 4, class: "flow-edge-label", "text-anchor": "middle" }, label));
       }
     });
