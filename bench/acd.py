@@ -16,8 +16,9 @@ Printed per rate: calls placed, succeeded at the carrier, bridged to an agent (e
 connect latency p50/p95 (``acd_bridged.wait``: the engine's answer of the caller, which the ACK follows
 within a loop turn, to the agent's 200 OK), and the live ``call.offered`` latency at a subscriber of the
 engine's event socket (receive time minus the event's ``at``; the web side's card lookup on top of it is
-``bench/screenpop.py``). Then the highest rate with zero failed calls (every call bridged and ended
-cleanly). With 50 agents and 30 s talk the agents saturate at 50/30 = 1.67 calls/s.
+``bench/screenpop.py``), and the engine's CPU time per call (its own work, whatever else loads the
+machine; a call is ~30 s of two relayed legs). Then the highest rate with zero failed calls (every
+call bridged and ended cleanly). With 50 agents and 30 s talk the agents saturate at 50/30 = 1.67 calls/s.
 """
 
 from __future__ import annotations
@@ -213,6 +214,13 @@ class Offers:
         self._stop.set()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far (the engine's own work, whatever else loads the machine)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
@@ -268,6 +276,9 @@ def summary(result: dict[str, object]) -> str:
             f"{result['failed']} failed, {result['bridged']} bridged")
     if connect:
         line += f"; connect p50 {ms(percentile(connect, 50))} p95 {ms(percentile(connect, 95))}"
+    cpu = result.get("cpu_per_call")
+    if isinstance(cpu, float):
+        line += f"; engine CPU {cpu * 1000:.0f} ms per call"
     if offered:
         line += (f"; call.offered at a subscriber p50 {ms(percentile(offered, 50))} "
                  f"p95 {ms(percentile(offered, 95))} ({len(offered)})")
@@ -313,7 +324,9 @@ def main() -> int:
             offers = Offers(socket_path(data_dir))
             results = []
             for rate in rates:
+                before = cpu_seconds(engine.pid)
                 result = run_rate(port, data_dir, workdir, rate, args.seconds, args.talk, offers)
+                result["cpu_per_call"] = (cpu_seconds(engine.pid) - before) / float(str(result["calls"]))
                 results.append(result)
                 print(summary(result), flush=True)
             offers.stop()
