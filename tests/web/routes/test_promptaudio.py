@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import wave
+from pathlib import Path
 
 import numpy as np
 
@@ -51,6 +53,22 @@ def test_an_uploaded_prompt_replaces_the_shipped_one(web: WebEnv) -> None:
     _, _, _, samples = _read(web.client.get("/api/prompts/goodbye/audio", headers=headers).content)
     assert len(samples) == 8000
     assert np.max(np.abs(samples.astype(int) - tone.astype(int))) < 0.05 * 32768
+
+
+def test_an_uploaded_mp3_plays_as_8_khz_pcm(web: WebEnv, tmp_path: Path) -> None:
+    mp3 = tmp_path / "tone.mp3"
+    # what a business gets from a recording app: 44.1 kHz stereo MP3
+    subprocess.run(["sox", "-n", "-r", "44100", "-c", "2", str(mp3), "synth", "1.5", "sine", "440"],
+                   check=True)
+    headers = web.auth("manager")
+    uploaded = web.client.post("/api/prompts/mp3_tone", headers=headers,
+                               files={"file": ("tone.mp3", mp3.read_bytes(), "audio/mpeg")})
+    assert uploaded.status_code == 201, uploaded.text
+    assert 1.4 < uploaded.json()["duration"] < 1.7
+    audio = web.client.get("/api/prompts/mp3_tone/audio", headers=headers)
+    channels, width, rate, samples = _read(audio.content)
+    assert (channels, width, rate) == (1, 2, 8000) and 1.4 * 8000 < len(samples) < 1.7 * 8000
+    assert np.std(samples) > 1000  # the tone, not silence
 
 
 def test_unknown_prompt_and_roles(web: WebEnv) -> None:
