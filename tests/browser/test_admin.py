@@ -3,6 +3,8 @@ and publishing, routing a 400 number, a prompt synthesised from Chinese text tha
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
 
 
@@ -141,7 +143,7 @@ def test_the_manager_reads_flows_but_cannot_change_them(console: Any) -> None:
     assert page.errors == []
 
 
-def test_a_prompt_generated_from_chinese_text_plays_back(console: Any) -> None:
+def test_a_prompt_generated_from_chinese_text_plays_back(console: Any, tmp_path: Path) -> None:
     page = console.page_as("owner")
     page.goto("/console/admin/prompts")
     _row(page, "#prompt-table", "greeting")
@@ -161,6 +163,16 @@ def test_a_prompt_generated_from_chinese_text_plays_back(console: Any) -> None:
     _shot(console, page, "admin-prompts")
     audio = page.request.get("/api/prompts/console_test/audio")
     assert audio.status == 200 and audio.headers["content-type"] == "audio/wav"
+
+    # an MP3 recording (44.1 kHz stereo) uploaded through the form becomes an 8 kHz prompt
+    mp3 = tmp_path / "notice.mp3"
+    subprocess.run(["sox", "-n", "-r", "44100", "-c", "2", str(mp3), "synth", "2", "sine", "440"], check=True)
+    page.fill("#upload-form [name=name]", "console_upload")
+    page.set_input_files("#upload-form [name=file]", str(mp3))
+    page.fill("#upload-form [name=text]", "上传的测试录音")
+    _submit(page, "#upload-form")
+    uploaded = _row(page, "#prompt-table", "console_upload")
+    assert "0:02" in uploaded.inner_text() and "上传的测试录音" in uploaded.inner_text()
     assert page.errors == []
 
 
