@@ -18,9 +18,9 @@ class BoardOrderOut(OrderOut):
     """An order on the board: the full order with the contact, ``overdue`` (open and past its ETA or
     window) and where it goes (``lat``/``lon``, the district centre when the address has none)."""
 
-    overdue: bool
-    lat: float | None
-    lon: float | None
+    overdue: bool = False
+    lat: float | None = None
+    lon: float | None = None
 
     @classmethod
     def of_board(cls, item: BoardOrder) -> BoardOrderOut:
@@ -28,8 +28,11 @@ class BoardOrderOut(OrderOut):
         contact = (
             ContactOut.of(item.customer, item.address, masked=False) if item.customer is not None else None
         )
-        fields = OrderOut.full(item.order, contact).model_dump()
-        return cls.model_validate({**fields, "overdue": item.overdue, "lat": item.lat, "lon": item.lon})
+        # validated once, as an order; the board's own fields are plain values set afterwards
+        out = cls.full(item.order, contact)
+        assert isinstance(out, cls)  # ``full`` builds the class it is called on
+        out.overdue, out.lat, out.lon = item.overdue, item.lat, item.lon
+        return out
 
 
 class StationColumnOut(BaseModel):

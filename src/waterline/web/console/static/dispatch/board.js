@@ -4,7 +4,9 @@ import { api, el, fill, showError, t, toast, when } from "../console.js";
 
 const POLL_MS = 3000;
 const ISSUES_MS = 15000;
-const RELOAD_MS = 60000;
+// the snapshot is the expensive read (every open order with its customer): the change feed keeps the
+// board current, the snapshot is only a safety net (and turns the day over)
+const RELOAD_MS = 300000;
 const COLUMNS = ["placed", "dispatched", "delivering", "delivered"];
 const OPEN = new Set(["placed", "dispatched", "delivering"]);
 
@@ -67,7 +69,7 @@ async function assign(order, select, button) {
     const done = await api(path, { method: "POST", body: { courier_id: courierId } });
     const courier = board.couriers.get(done.courier_id);
     toast(t(reassign ? "dispatch.reassigned" : "dispatch.dispatched", { number: done.number, courier: courier ? courier.name : "" }), "ok");
-    await load();
+    await followChanges();
   } catch (error) {
     showError(error);
     button.disabled = false;
@@ -266,23 +268,34 @@ function fillStations(columns) {
   select.dataset.filled = "yes";
 }
 
+async function followChanges() {
+  const data = await api("/api/board/changes", { query: { after: board.cursor, station_id: board.station } });
+  if (data.cursor < board.cursor) { await load(); return; }
+  board.cursor = data.cursor;
+  let changed = false;
+  for (const order of data.orders) {
+    const before = board.orders.get(order.id);
+    if (!before) {
+      board.fresh.add(order.id);
+      toast(t("dispatch.new_order", { number: order.number }), "info");
+    }
+    if (!before || JSON.stringify(before) !== JSON.stringify(order)) changed = true;
+    board.orders.set(order.id, order);
+  }
+  // a courier's load changed with the orders: refresh the couriers offered in the lists
+  if (changed) {
+    try {
+      const couriers = await api("/api/couriers", { query: { station_id: board.station } });
+      board.couriers = new Map(couriers.map((c) => [c.id, c]));
+    } catch (error) { /* the lists keep the loads seen last */ }
+    render();
+  }
+}
+
 async function poll() {
   try {
-    if (Date.now() - board.loadedAt > RELOAD_MS) { await load(); return; }
-    const data = await api("/api/board/changes", { query: { after: board.cursor, station_id: board.station } });
-    if (data.cursor < board.cursor) { await load(); return; }
-    board.cursor = data.cursor;
-    let changed = false;
-    for (const order of data.orders) {
-      const before = board.orders.get(order.id);
-      if (!before) {
-        board.fresh.add(order.id);
-        toast(t("dispatch.new_order", { number: order.number }), "info");
-      }
-      if (!before || JSON.stringify(before) !== JSON.stringify(order)) changed = true;
-      board.orders.set(order.id, order);
-    }
-    if (changed) render();
+    if (Date.now() - board.loadedAt > RELOAD_MS) await load();
+    else await followChanges();
     setLive(true);
   } catch (error) {
     setLive(false);
