@@ -451,3 +451,15 @@ def test_the_calls_of_the_day_start_again_at_midnight() -> None:
     assert rig.distributor.acd.calls_taken("a1") == 1
     rig.advance(rig.now + 60)  # past midnight (UTC here)
     assert rig.distributor.acd.calls_taken("a1") == 0
+
+
+def test_mobiles_are_left_out_without_a_trunk() -> None:
+    rig = Rig()
+    rig.distributor.policy = TransferPolicy(contacts=lambda user: [])
+    contacts = {"a1": (AgentContact(0, ContactKind.SIP, "a1", 0),
+                       AgentContact(0, ContactKind.MOBILE, "13912345678", 1))}
+    definition = QueueDefinition(1, PURPOSE, _queue(), datetime.now(UTC), (QueueMember("a1"),))
+    agents = (AgentStatus(0, "a1", "a1", AVAILABLE, datetime.fromtimestamp(T0, UTC)),)
+    rig.distributor.apply(AcdSnapshot((definition,), agents, contacts, {}))
+    rig.distributor.enter(rig.caller(), "orders")
+    assert [d.target for d in rig.dials()] == ["sip:a1@192.0.2.1:5062"]

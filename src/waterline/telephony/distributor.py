@@ -290,7 +290,7 @@ class Distributor:
 
     def _contacts(self, username: str) -> list[str]:
         """The agent's ring targets now: registered URIs of its SIP contacts (its own username when none
-        is stored), then its mobiles, by priority."""
+        is stored), then its mobiles (when there is a trunk), by priority."""
         stored = sorted(self._agent_contacts.get(username, ()), key=lambda c: c.priority)
         if not stored:
             return list(self.registered(username))
@@ -298,7 +298,7 @@ class Distributor:
         for contact in stored:
             if contact.kind is ContactKind.SIP:
                 targets.extend(self.registered(contact.address))
-            else:
+            elif self.policy.trunk is not None:  # a mobile without a trunk cannot be rung: leave it out
                 targets.append(contact.address)
         return targets
 
@@ -684,9 +684,9 @@ class Distributor:
             return
         destination = self.policy.resolve_contact(contact, caller=call.caller, did=call.did)
         if isinstance(destination, Refusal):
+            # our configuration, not the station's phones: no health failure
             self.journal.write("acd_leg_failed", now, leg=leg_id, agent=agent, contact=contact,
                                reason=destination.reason)
-            self.health.failure(queued.station, now)
             self._later(ae.LegFailed(leg_id, 0, destination.reason))
             return
         session = self.media.open(f"{call.leg}>{leg_id}")
