@@ -463,3 +463,20 @@ def test_mobiles_are_left_out_without_a_trunk() -> None:
     rig.distributor.apply(AcdSnapshot((definition,), agents, contacts, {}))
     rig.distributor.enter(rig.caller(), "orders")
     assert [d.target for d in rig.dials()] == ["sip:a1@192.0.2.1:5062"]
+
+
+def test_a_phone_that_never_answers_the_invite_counts_against_the_station_one_that_rang_does_not() -> None:
+    rig = Rig()
+    rig.configure((_queue(retry_seconds=0.0), [QueueMember("a1")], 1), states={"a1": AVAILABLE})
+    rig.distributor.enter(rig.caller(), "orders")
+    rig.distributor.handle(ev.CallRinging("out1", 180, None))
+    rig.distributor.handle(ev.CallEnded("out1", "rejected", 480))  # rang, then gave up: the phone works
+    rig.run()
+    rig.distributor.handle(ev.CallRinging("out2", 180, None))
+    rig.distributor.handle(ev.CallEnded("out2", "rejected", 408))
+    rig.run()
+    assert not rig.distributor.health.degraded(1, rig.now)
+    rig.distributor.handle(ev.CallEnded("out3", "timeout", 408))  # no answer to the INVITE at all
+    rig.run()
+    rig.distributor.handle(ev.CallEnded("out4", "timeout", 408))
+    assert rig.distributor.health.degraded(1, rig.now)

@@ -523,7 +523,10 @@ class Distributor:
             self._bridge_ended(queued, leg, now)
         elif not leg.cancelled and leg.answered_at is None:
             status = event.status or 0
-            if is_failure(status) and status not in (408, 487):
+            # a phone that rang and then gave up (408/480) works; one that never answered the INVITE
+            # (timeout), or answered 5xx/404, is the station's SIP side failing
+            rang_out = leg.ringing and status in (408, 480)
+            if is_failure(status) and status != 487 and not rang_out:
                 if self.health.failure(leg.station, now):
                     self.journal.write("station_degraded", now, station=leg.station, status=status)
             if status in _NO_ANSWER:
