@@ -480,3 +480,21 @@ def test_a_phone_that_never_answers_the_invite_counts_against_the_station_one_th
     rig.run()
     rig.distributor.handle(ev.CallEnded("out4", "timeout", 408))
     assert rig.distributor.health.degraded(1, rig.now)
+
+
+def test_the_agent_putting_the_caller_on_hold_plays_music_to_the_caller_until_resumed() -> None:
+    rig = Rig()
+    rig.configure((_queue(), [QueueMember("a1")], 1), states={"a1": AVAILABLE})
+    call = rig.caller()
+    rig.distributor.enter(call, "orders")
+    rig.distributor.handle(ev.CallAnswered("out1", ANSWER_PCMU))
+    hold = ANSWER_PCMU.replace(b"o=target 1 1", b"o=target 1 2").replace(b"a=sendrecv", b"a=sendonly")
+    assert rig.distributor.handle(ev.Reinvited("out1", hold, True))
+    answer = rig.commands[-1]
+    assert isinstance(answer, ev.Answer) and answer.call == "out1"
+    assert answer.sdp is not None and b"a=recvonly" in answer.sdp  # RFC 3264: the answer to sendonly
+    assert call.did_[-1] == ("hold", "queue-moh")
+    resume = ANSWER_PCMU.replace(b"o=target 1 1", b"o=target 1 3")
+    rig.distributor.handle(ev.Reinvited("out1", resume, False))
+    assert call.did_[-1] == ("connected", "a1")
+    assert "acd_held" in rig.journal_events() and "acd_resumed" in rig.journal_events()

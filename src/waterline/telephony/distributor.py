@@ -50,11 +50,12 @@ from waterline.services.agents import apply_acd_changes
 from waterline.services.ports import QueueDefinition, UnitOfWork
 from waterline.services.queues import store_log
 from waterline.sip import events as ev
-from waterline.sip.sdp import SessionDescription, build_offer
+from waterline.sip.sdp import AnswerCache, SdpError, SessionDescription, build_offer
 from waterline.telephony.bridge import BridgedSession, Media, Recorder, bridge_media, configure_answer
 from waterline.telephony.callflow import Handle, Scheduler, Worker
 from waterline.telephony.eventport import CommandRefused
 from waterline.telephony.journal import Journal
+from waterline.telephony.media import law_for_codec
 from waterline.telephony.relay import Relay
 from waterline.telephony.transfer import Refusal, TransferPolicy, normalise_number
 
@@ -153,6 +154,7 @@ class _Leg:
     cancelled: bool = False
     relay: Relay | None = None
     ringing: bool = False
+    version: int = 1
 
 
 @dataclass(slots=True)
@@ -484,8 +486,36 @@ class Distributor:
         elif isinstance(event, ev.CallEnded):
             self._ended(leg, event)
         elif isinstance(event, ev.Reinvited):
-            self.send(ev.Answer(event.call, leg.offer.to_bytes()))
+            self._reinvited(leg, event)
         return True
+
+    def _reinvited(self, leg: _Leg, event: ev.Reinvited) -> None:
+        """The agent's phone moved its media or put the caller on hold (RFC 3264 §8): answer in kind, and
+        play the queue's music to the caller while held."""
+        leg.version += 1
+        try:
+            body, negotiated = AnswerCache(local_ip=self.media_ip()).answer(
+                event.sdp_offer, local_port=leg.session.port, session_id=leg.offer.origin.session_id,
+                session_version=leg.version)
+        except SdpError:
+            self.send(ev.Reject(event.call, 488, "Not Acceptable Here"))
+            return
+        self.send(ev.Answer(event.call, body))
+        law = law_for_codec(negotiated.codec)
+        if law is not None:
+            leg.session.configure(law, negotiated.payload_type, negotiated.dtmf_payload_type,
+                                  (negotiated.remote_address, negotiated.remote_port),
+                                  sends=negotiated.direction.sends)
+        queued = self._calls.get(leg.call_id)
+        if queued is None or queued.bridged_at is None or queued.agent_leg is not leg or queued.customer_leg:
+            return
+        self.journal.write("acd_held" if event.on_hold else "acd_resumed", self.wallclock(), leg=event.call,
+                           agent=leg.agent, call_id=leg.call_id)
+        if event.on_hold:
+            definition = self._queues.get(queued.queue)
+            queued.call.queue_hold(definition.config.music_on_hold if definition is not None else "queue-moh")
+        else:
+            queued.call.queue_connected(leg.agent)  # the music stops: the relay speaks again
 
     def _answered(self, leg: _Leg, event: ev.CallAnswered) -> None:
         now = self.wallclock()
