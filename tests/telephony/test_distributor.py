@@ -498,3 +498,15 @@ def test_the_agent_putting_the_caller_on_hold_plays_music_to_the_caller_until_re
     rig.distributor.handle(ev.Reinvited("out1", resume, False))
     assert call.did_[-1] == ("connected", "a1")
     assert "acd_held" in rig.journal_events() and "acd_resumed" in rig.journal_events()
+
+
+def test_queue_figures_are_published_again_while_callers_wait() -> None:
+    rig = Rig()
+    rig.configure((_queue(), [QueueMember("a1")], 1), states={"a1": AgentState.PAUSED})
+    rig.distributor.enter(rig.caller(), "orders")
+    rig.distributor.start()
+    before = [e for e in rig.events if isinstance(e, live.QueueStats)]
+    rig.advance(rig.now + 2)
+    after = [e for e in rig.events if isinstance(e, live.QueueStats)]
+    assert len(after) == len(before) + 1
+    assert (after[-1].waiting, after[-1].longest_wait) == (1, 2.0)

@@ -264,6 +264,7 @@ class Distributor:
         if today != self._day:
             self._day = today
             self.acd.reset_daily_counts()  # fewest-calls starts the day even
+        self._publish_stats(every_waiting=True)  # the wallboard's longest wait moves on
         self.reload()
         self._refresh_handle = self.scheduler.call_later(self.refresh, self._refresh)
 
@@ -800,13 +801,18 @@ class Distributor:
             reason = _ENDED.get(record.event)
             if reason is not None and (record.ends_call or record.agent):
                 self._emit(live.CallEnded(record.call_id, record.at, reason, record.agent, record.queue))
+        self._publish_stats(every_waiting=False)
+
+    def _publish_stats(self, *, every_waiting: bool) -> None:
+        """``queue.stats`` of the queues whose figures changed (and, with ``every_waiting``, of every queue
+        with callers waiting: their longest wait grows)."""
         now = self.wallclock()
         for name, definition in self._queues.items():
             waiting = self.acd.waiting(name)
             available = sum(
                 1 for m in definition.members if self.acd.agent_state(m.agent) is AgentState.AVAILABLE)
             figures = (len(waiting), available)
-            if self._stats.get(name) == figures:
+            if self._stats.get(name) == figures and not (every_waiting and waiting):
                 continue
             self._stats[name] = figures
             entered = [self._calls[c].entered for c in waiting if c in self._calls]
