@@ -15,13 +15,16 @@ from waterline.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from waterline.adapters.db.users import UserRepository
 from waterline.adapters.demo import (
     DEMO_HOTLINE,
+    DEMO_HOTLINE_QUEUE,
     DemoSummary,
     call_centre,
     demo_agent_logins,
     generate,
     load_demo_data,
 )
+from waterline.calls.flow import QueueNode
 from waterline.calls.queue import OverflowQueue
+from waterline.calls.shipped import DEFAULT, shipped_flow
 from waterline.domain import buckets, phones, tickets
 from waterline.domain.orders import OPEN_STATES, WITH_COURIER, OrderState, can_transition, parse_order_number
 from waterline.domain.outbox import OutboxState
@@ -230,7 +233,10 @@ def test_call_centre_on_fakes_gives_every_station_an_orders_queue() -> None:
     with store.uow() as uow:
         queues = uow.queues.all()
         assert len(queues) == stations and {q.purpose.value for q in queues} == {"orders"}
-        first = queues[0]
+        first = next(q for q in queues if q.station_id == min(q.station_id for q in queues))
+        # the shipped default flow's 人工服务 names this queue
+        shipped = {n.queue for n in shipped_flow(DEFAULT).nodes.values() if isinstance(n, QueueNode)}
+        assert first.config.name == DEMO_HOTLINE_QUEUE and shipped == {DEMO_HOTLINE_QUEUE}
         assert [(m.agent, m.tier) for m in first.members] == [("kefu01", 0), ("kefu02", 1)]
         assert first.config.overflow[0] == OverflowQueue("orders-02")
         kefu01 = uow.agents.by_username("kefu01")

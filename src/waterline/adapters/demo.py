@@ -54,6 +54,8 @@ DEMO_AGENT_NAMES = (
     "王丽", "陈静", "杨敏", "黄婷", "周娟", "吴霞", "徐燕", "孙莉", "胡蓉", "朱琳", "高洁", "林芳"
 )
 DEMO_TIER1_AFTER = 20.0  # seconds before the next station's agents are rung too
+DEMO_HOTLINE_QUEUE = "default"
+"""The first station's orders queue: the queue the shipped default flow's 人工服务 (0) hands callers to."""
 DEPOSIT_PER_BUCKET_FEN = 5_000
 
 
@@ -863,15 +865,17 @@ def call_centre(uow_factory: Callable[[], UnitOfWork], *, now: datetime) -> int:
 
     Each station's queue rings its own agent first (plus the demo ``agent`` login at the first
     station), the next station's agent after ``DEMO_TIER1_AFTER`` seconds, then overflows to the next
-    station's queue and finally to voicemail. Returns the number of queues created; does nothing when
-    queues exist already.
+    station's queue and finally to voicemail. The first station's queue is ``DEMO_HOTLINE_QUEUE``, the
+    one the shipped default flow names, so a caller who presses 0 on the demo hotline rings the demo
+    ``agent``; the others are ``orders-02``... Returns the number of queues created; does nothing
+    when queues exist already.
     """
     with uow_factory() as uow:
         if uow.queues.all():
             return 0
         stations = sorted(uow.stations.all(), key=lambda st: st.id or 0)
         logins = demo_agent_logins(len(stations))
-        names = [f"orders-{index + 1:02d}" for index in range(len(stations))]
+        names = [DEMO_HOTLINE_QUEUE, *(f"orders-{index + 1:02d}" for index in range(1, len(stations)))]
         for (username, _name, mobile) in logins:
             agent = uow.agents.by_username(username)
             if agent is None:
