@@ -29,6 +29,7 @@ from typing import BinaryIO
 import numpy as np
 
 from waterline.rtp.g711 import PCMA, PCMU, Law
+from waterline.rtp.packet import Payload
 
 __all__ = [
     "CallRecorder",
@@ -229,8 +230,10 @@ class CallRecorder:
         self._a, self._b = a, b
         return True
 
-    def write_a(self, frame: bytes | None) -> None:
-        """The caller's frame for this tick, or None for a gap (written as 20 ms of silence)."""
+    def write_a(self, frame: Payload | None) -> None:
+        """The caller's frame for this tick, or None for a gap (written as 20 ms of silence).
+
+        A view (into a received datagram) is copied before this returns: the caller may reuse it."""
         data = self._a_silence if frame is None else frame
         a = self._a
         if a is None:

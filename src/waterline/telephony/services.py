@@ -182,13 +182,16 @@ class CallerTrack:
             lead = min(round((self._clock() - self._started) / FRAME_SECONDS), MAX_LEAD_FRAMES)
             for _ in range(lead):
                 self._recorder.write_a(None)
+        recorder = self._recorder
         if expected is not None and not arrival.restarted:
             if seq < expected:
                 return  # late or duplicated: its place on the time line is already written
-            silence = self._recorder.a_law.silence_frame(len(payload))
-            for _ in range(min(seq - expected, MAX_GAP_FRAMES)):
-                self._recorder.write_a(silence)
-        self._recorder.write_a(bytes(payload))
+            if seq > expected:
+                silence = recorder.a_law.silence_frame(len(payload))
+                for _ in range(min(seq - expected, MAX_GAP_FRAMES)):
+                    recorder.write_a(silence)
+        # the view itself: the recorder copies it into its buffer at once (no bytes object per packet)
+        recorder.write_a(payload)
         self._next = seq + 1
 
 
