@@ -328,3 +328,10 @@ def test_commands_without_an_engine_are_503(desk: Desk) -> None:
             break
         time.sleep(0.02)
     assert reply.status_code == 503 and reply.json()["error"] == "live.unavailable"
+
+
+def test_a_socket_that_leaves_before_authenticating_is_just_forgotten(desk: Desk) -> None:
+    with desk.client.websocket_connect("/ws/agent"):
+        pass  # closed at once, no token sent
+    with desk.socket("/ws/agent", "kefu01") as ws:  # the worker is still fine
+        assert _next(ws)["type"] == "hello"

@@ -78,6 +78,8 @@ async def _authenticate(websocket: WebSocket) -> User | None:
     if not token:
         try:
             first = await asyncio.wait_for(websocket.receive_json(), AUTH_SECONDS)
+        except WebSocketDisconnect:
+            return None  # gone before saying who he is
         except (TimeoutError, ValueError, KeyError):
             first = None
         if isinstance(first, dict) and first.get("type") == "auth" and isinstance(first.get("token"), str):
