@@ -206,6 +206,31 @@ def test_wallboard_shows_the_day_figures(console: Console) -> None:
     assert page.errors == []
 
 
+def test_wallboard_follows_agent_states_over_the_supervisor_socket(console: Console) -> None:
+    agent = Api(console.server, "agent")
+    me = agent.get("/api/auth/me")
+    current = next(a for a in agent.get("/api/agents") if a["id"] == me["id"])["state"]
+    target = "paused" if current == "available" else "available"
+    page = console.page_as("manager")
+    # the REST figures stay frozen as first read: only /ws/supervisor can move the agent's card
+    frozen: dict[str, str] = {}
+
+    def stale(route: Any) -> None:
+        if "body" not in frozen:
+            frozen["body"] = route.fetch().text()
+        route.fulfill(status=200, content_type="application/json", body=frozen["body"])
+
+    page.route("**/api/wallboard", stale)
+    page.goto("/console/wallboard")
+    card = page.locator(f'.wb-agent[data-agent="{me["username"]}"]')
+    page.locator(f'.wb-agent[data-agent="{me["username"]}"][data-state="{current}"]').wait_for()
+    page.locator('#wb-engine[data-engine="off"]').wait_for()  # the socket said hello
+    agent.post("/api/agents/me/state", {"state": target, "reason": "培训" if target == "paused" else ""})
+    page.locator(f'.wb-agent[data-agent="{me["username"]}"][data-state="{target}"]').wait_for()
+    assert "body" in frozen and card.count() == 1
+    assert page.errors == []
+
+
 def _wav(seconds: float = 2.0) -> bytes:
     out = io.BytesIO()
     with wave.open(out, "wb") as wav:
