@@ -16,7 +16,9 @@ from typer.testing import CliRunner
 from waterline.adapters.db.engine import create_engine, create_session_factory
 from waterline.adapters.db.migrations import current_revision, head_revision
 from waterline.adapters.db.users import UserRepository
-from waterline.cli import app, worker_app
+from waterline.bootstrap import DEMO_LOGINS
+from waterline.cli import app, banner, worker_app
+from waterline.config import Settings
 from waterline.domain.users import Role
 
 runner = CliRunner()
@@ -118,6 +120,21 @@ def test_users_add_refuses_duplicates_and_bad_input(tmp_path: Path) -> None:
     assert bad_role.exit_code == 2 and "unknown role" in bad_role.output
     short = runner.invoke(app, ["users", "add", "zhao", "--role", "agent", "--password", "short", *args])
     assert short.exit_code == 2 and "password" in short.output
+
+
+def test_the_demo_banner_names_the_console_every_login_and_the_softphone_settings(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, http={"host": "127.0.0.1", "port": 8000},
+                        sip={"listen": ("127.0.0.1", 5060)})
+    text = "\n".join(banner(settings, demo=True))
+    assert "http://127.0.0.1:8000/login" in text
+    for login in DEMO_LOGINS:
+        assert any(line.split()[:3] == [login.username, login.password, login.role.value]
+                   for line in text.splitlines()), login
+    assert "127.0.0.1:5060 (UDP), 用户名 / user agent, 密码 / password agent123" in text
+    assert "sip:4006360888@127.0.0.1:5060" in text
+    # serve: no demo logins, no softphone hint
+    served = "\n".join(banner(settings, demo=False))
+    assert "/login" in served and "owner123" not in served and "4006360888" not in served
 
 
 def test_serve_refuses_without_secret(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from waterline.adapters.db.migrations import current_revision
 from waterline.adapters.db.users import UsernameTaken, UserRepository
 from waterline.config import ConfigError, Settings, load_settings, with_secret
 from waterline.domain.users import InvalidUser, parse_role
+from waterline.services.callflows import DEFAULT_DID
 
 app = typer.Typer(
     name="waterline",
@@ -247,22 +248,43 @@ def _raise_interrupt(_sig: int, _frame: FrameType | None) -> None:
 
 
 def _banner(settings: Settings, *, demo: bool) -> None:
+    for line in banner(settings, demo=demo):
+        typer.echo(line)
+
+
+def banner(settings: Settings, *, demo: bool) -> list[str]:
+    """What ``serve``/``demo`` print at start: where the console, the API and SIP are; in demo mode the
+    logins of every role, how an agent's softphone registers and which number the customer dials."""
     host = settings.http.host
     shown = f"[{host}]" if ":" in host else host
     base = f"http://{shown}:{settings.http.port}"
-    typer.echo("Waterline 送水热线平台")
-    typer.echo(f"  HTTP   {base}   (API 文档 / docs: {base}/docs)")
+    lines = [
+        "Waterline 送水热线平台",
+        f"  控制台 / console: {base}/login",
+        f"  HTTP   {base}   (API 文档 / docs: {base}/docs)",
+    ]
     if settings.workers > 1:
-        typer.echo(f"  Web 进程 / web workers: {settings.workers}")
+        lines.append(f"  Web 进程 / web workers: {settings.workers}")
     if settings.sip.listen is not None:
         sip_host, sip_port = settings.sip.listen
-        typer.echo(f"  SIP    udp+tcp {sip_host}:{sip_port}   (realm {settings.sip.realm})")
-    typer.echo(f"  数据库 / database: {settings.database_url}")
+        lines.append(f"  SIP    udp+tcp {sip_host}:{sip_port}   (realm {settings.sip.realm})")
+    lines.append(f"  数据库 / database: {settings.database_url}")
     if demo:
-        typer.echo("  演示账号 / demo logins (用户名 / 密码):")
-        for login in bootstrap.DEMO_LOGINS:
-            typer.echo(f"    {login.username:<11} {login.password:<14} {login.role.value}")
-    typer.echo("  按 Ctrl-C 停止 / press Ctrl-C to stop")
+        lines.append("  演示账号 / demo logins (用户名 / 密码 / 角色):")
+        lines += [
+            f"    {login.username:<11} {login.password:<14} {login.role.value:<11} {login.display_name}"
+            for login in bootstrap.DEMO_LOGINS
+        ]
+        if settings.sip.listen is not None:
+            sip_host, sip_port = settings.sip.listen
+            agent = next(login for login in bootstrap.DEMO_LOGINS if login.sip_password is not None)
+            lines += [
+                f"  客服话机 / agent softphone: 服务器 / server {sip_host}:{sip_port} (UDP), "
+                f"用户名 / user {agent.username}, 密码 / password {agent.sip_password}",
+                f"  客户来电 / customer call: sip:{DEFAULT_DID}@{sip_host}:{sip_port}，按 0 转人工 / press 0",
+            ]
+    lines.append("  按 Ctrl-C 停止 / press Ctrl-C to stop")
+    return lines
 
 
 @app.command()
