@@ -510,3 +510,21 @@ def test_queue_figures_are_published_again_while_callers_wait() -> None:
     after = [e for e in rig.events if isinstance(e, live.QueueStats)]
     assert len(after) == len(before) + 1
     assert (after[-1].waiting, after[-1].longest_wait) == (1, 2.0)
+
+
+def test_a_call_back_whose_customer_does_not_answer_is_forgotten() -> None:
+    rig = Rig()
+    rig.configure((_queue(callback_after=5.0), [QueueMember("a1")], 1), states={"a1": AgentState.PAUSED})
+    call = rig.caller()
+    rig.distributor.enter(call, "orders")
+    rig.advance(T0 + 5)
+    rig.distributor.digit(call.call_id, "1")
+    rig.distributor.caller_gone(call.call_id)
+    assert rig.distributor.waiting == 1  # the kept place
+    rig.distributor.request_state("a1", "available")
+    rig.distributor.handle(ev.CallAnswered("out1", ANSWER_PCMU))
+    rig.distributor.handle(ev.CallEnded("out2", "rejected", 486))  # the customer is busy
+    rig.run()
+    assert rig.distributor.waiting == 0
+    assert rig.hangups()[-1] == "out1"  # the agent is let go
+    assert rig.distributor.acd.agent_state("a1").value == "available"

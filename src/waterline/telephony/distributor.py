@@ -798,6 +798,8 @@ class Distributor:
                 self._emit(live.AgentStateChanged(record.agent, record.state.value, record.at,
                                                   record.previous.value, record.reason, record.call_id))
                 continue
+            if record.ends_call:
+                self._calls.pop(record.call_id, None)  # e.g. a call-back that failed: nothing left to do
             reason = _ENDED.get(record.event)
             if reason is not None and (record.ends_call or record.agent):
                 self._emit(live.CallEnded(record.call_id, record.at, reason, record.agent, record.queue))
