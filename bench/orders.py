@@ -418,7 +418,9 @@ async def _open_loop(rate: float, seconds: float, make: object, series: Series) 
     return time.perf_counter() - start
 
 
-async def run_load(port: int, phones: list[str], water_id: int, args: argparse.Namespace) -> list[str]:
+async def run_load(
+    port: int, server_pid: int, phones: list[str], water_id: int, args: argparse.Namespace
+) -> list[str]:
     """All phases; returns the report lines."""
     rng = random.Random(11)
     client = HttpClient("127.0.0.1", port)
@@ -440,8 +442,13 @@ async def run_load(port: int, phones: list[str], water_id: int, args: argparse.N
             return _timed(client, series, "GET", f"/api/customers/lookup?phone={rng.choice(phones)}", 200)
 
         cpu = time.process_time()
+        served = ServerCpu(server_pid)
         took = await _open_loop(args.lookup_rate, args.seconds, lambda: lookup_into(lookups), lookups)
-        lines = [lookups.report(took) + _client_cpu(cpu, len(lookups.latencies))]
+        lines = [
+            lookups.report(took)
+            + _client_cpu(cpu, len(lookups.latencies))
+            + served.per_request(len(lookups.latencies))
+        ]
 
         orders = Series("order placement")
         mixed = Series("lookup (with orders)")
@@ -456,11 +463,13 @@ async def run_load(port: int, phones: list[str], water_id: int, args: argparse.N
             return _timed(client, series, "POST", "/api/orders", 201, json.dumps(body).encode())
 
         cpu = time.process_time()
+        served = ServerCpu(server_pid)
         order_phase = _open_loop(args.rate, args.seconds, lambda: place_into(orders), orders)
         mixed_phase = _open_loop(args.mixed_lookup_rate, args.seconds, lambda: lookup_into(mixed), mixed)
         took_orders, took_mixed = await asyncio.gather(order_phase, mixed_phase)
         client_cpu = _client_cpu(cpu, len(orders.latencies) + len(mixed.latencies))
-        lines.append(orders.report(took_orders) + client_cpu)
+        # the server's CPU of this phase is charged to the orders (the lookups alongside are few)
+        lines.append(orders.report(took_orders) + client_cpu + served.per_request(len(orders.latencies)))
         lines.append(mixed.report(took_mixed))
         # capacity: a few clients placing orders back to back, as fast as the server answers
         capacity = Series(f"orders, {args.concurrency} clients")
@@ -473,10 +482,12 @@ async def run_load(port: int, phones: list[str], water_id: int, args: argparse.N
 
         began = time.perf_counter()
         cpu = time.process_time()
+        served = ServerCpu(server_pid)
         await asyncio.gather(*(worker() for _ in range(args.concurrency)))
         lines.append(
             capacity.report(time.perf_counter() - began)
             + _client_cpu(cpu, len(capacity.latencies))
+            + served.per_request(len(capacity.latencies))
             + "  (closed loop: capacity)"
         )
         status, answer = await client.request("GET", "/api/orders?limit=500")
@@ -485,6 +496,46 @@ async def run_load(port: int, phones: list[str], water_id: int, args: argparse.N
     finally:
         await client.close()
     return lines
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its descendants (Linux /proc)."""
+    stats: dict[int, tuple[int, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # the command name may hold spaces: the fields after it start past the last ')'
+        fields = raw[raw.rindex(")") + 2 :].split()
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total = 0.0
+    family = {pid}
+    grew = True
+    while grew:
+        grew = False
+        for child, (parent, _) in stats.items():
+            if parent in family and child not in family:
+                family.add(child)
+                grew = True
+    for member in family:
+        total += stats.get(member, (0, 0.0))[1]
+    return total
+
+
+class ServerCpu:
+    """The server's CPU per request over a phase (its process tree, from /proc; 10 ms ticks)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.since = _tree_cpu_seconds(pid)
+
+    def per_request(self, requests: int) -> str:
+        used = _tree_cpu_seconds(self.pid) - self.since
+        return f"  server CPU {1000 * used / max(1, requests):.2f} ms/req"
 
 
 def _client_cpu(since: float, requests: int) -> str:
@@ -527,8 +578,8 @@ def main() -> None:
         water_id = seed(url)
         port = free_port()
         print(f"store: {backend}; {args.customers} customers bulk-loaded in {loaded:.1f} s", flush=True)
-        with server(url, data_dir, port, args.workers):
-            lines = uvloop.run(run_load(port, phones, water_id, args))
+        with server(url, data_dir, port, args.workers) as process:
+            lines = uvloop.run(run_load(port, process.pid, phones, water_id, args))
         print(
             f"phases of {args.seconds:.0f} s: lookups alone at {args.lookup_rate:.0f}/s, then orders at "
             f"{args.rate:.0f}/s with lookups at {args.mixed_lookup_rate:.0f}/s; "
