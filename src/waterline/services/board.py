@@ -74,7 +74,8 @@ def is_overdue(order: Order, now: datetime) -> bool:
 
 @dataclass(frozen=True)
 class BoardOrder:
-    """An order as the board shows it: where it goes (coordinates for the map) and whether it is late."""
+    """An order as the board shows it: where it goes (coordinates for the map) and whether it is late;
+    ``customer`` and ``address`` only while the order is open."""
 
     order: Order
     customer: Customer | None
@@ -119,13 +120,16 @@ def _coordinates(address: Address | None) -> tuple[float | None, float | None]:
 
 
 class _Customers:
-    """Customers loaded once per query."""
+    """Customers loaded once per query, for open orders only: a finished order's card needs no address
+    or phone, and loading the customer is most of the cost of a busy day's board."""
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
         self.cache: dict[int, Customer | None] = {}
 
     def view(self, order: Order, now: datetime) -> BoardOrder:
+        if not order.is_open:
+            return BoardOrder(order, None, None, False, None, None)
         if order.customer_id not in self.cache:
             self.cache[order.customer_id] = self.uow.customers.get(order.customer_id)
         customer = self.cache[order.customer_id]

@@ -38,6 +38,17 @@ def test_board_counts_orders_per_station_and_state(shop: Shop) -> None:
     assert dispatched["overdue"] is False and board["cursor"] > 0
 
 
+def test_finished_orders_stay_on_the_board_without_the_contact(shop: Shop) -> None:
+    order = shop.order(shop.customer()["id"])
+    for step in ("delivering", "delivered"):
+        moved = shop.post(f"/api/orders/{order['id']}/transitions", {"to": step}, as_user="courier")
+        assert moved.status_code == 200, moved.text
+    [done] = _board(shop)["orders"]
+    assert (done["id"], done["state"], done["contact"], done["lat"]) == (order["id"], "delivered", None, None)
+    yanta = next(c for c in _board(shop)["stations"] if c["station"]["id"] == shop.ids["yanta"])
+    assert yanta["counts"]["delivered"] == 1
+
+
 def test_overdue_orders_are_marked_against_their_eta(shop: Shop) -> None:
     order = shop.order(shop.customer()["id"])
     assert not _board(shop)["orders"][0]["overdue"]

@@ -95,8 +95,10 @@ function orderCard(order) {
     overdue ? el("span", { class: "wl-tag bad" }, t("dispatch.overdue")) : null,
     issue ? el("span", { class: "wl-tag warn", title: issue.note, dataset: { issue: String(issue.id) } }, t("dispatch.issue")) : null,
     order.pay_with_tickets ? el("span", { class: "wl-tag info" }, t("dispatch.tickets")) : null),
-  el("div", { class: "db-line" }, el("b", {}, contact.name || "—"), " ", (contact.phones || [])[0] || ""),
-  el("div", { class: "db-line" }, contact.address ? contact.address.text : "—"),
+  // finished orders come without the contact (the board is about the work still to do)
+  order.contact ? el("div", { class: "db-line" }, el("b", {}, contact.name || "—"), " ", (contact.phones || [])[0] || "") : null,
+  order.contact ? el("div", { class: "db-line" }, contact.address ? contact.address.text : "—") : null,
+  order.state === "delivered" ? el("div", { class: "db-meta" }, t("dispatch.delivered_line", { empties: order.empties_collected, tickets: order.tickets_used })) : null,
   el("div", { class: "db-line" }, itemsText(order)),
   el("div", { class: "db-meta" },
     t("dispatch.placed_at", { time: when(order.placed_at) }),
