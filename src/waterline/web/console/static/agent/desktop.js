@@ -174,7 +174,13 @@ function ended(message) {
   const wasAnswered = desk.call.answered;
   desk.call.ended = true;
   const status = $("ag-call-status");
-  status.textContent = t("agent.call.ended", { reason: message.reason || "" });
+  // who ended it, in words (the engine's reason is a code: caller, agent, transferred, no-answer…)
+  const endedBy = {
+    caller: () => t("agent.call.ended_caller"),
+    agent: () => t("agent.call.ended_agent"),
+    transferred: () => t("agent.call.ended_transferred"),
+  }[message.reason];
+  status.textContent = endedBy ? endedBy() : t("agent.call.ended", { reason: message.reason || "" });
   status.className = "wl-tag";
   $("ag-call-wait").textContent = "";
   for (const id of ["ag-transfer", "ag-hangup", "ag-transfer-target"]) $(id).disabled = true;
@@ -458,10 +464,11 @@ $("ag-order-form").addEventListener("submit", async (event) => {
     const placed = $("order-placed");
     placed.hidden = false;
     placed.dataset.orderNumber = order.number;
-    placed.textContent = t("agent.order.placed_text", {
+    // no ETA and no station yet: the order waits for a dispatcher (dispatch mode manual)
+    placed.textContent = order.eta || order.station_id ? t("agent.order.placed_text", {
       number: order.number, station: stationName(order.station_id),
       eta: order.eta ? when(order.eta) : t("agent.order.eta_unknown"),
-    });
+    }) : t("agent.order.placed_pending", { number: order.number });
     toast(t("agent.order.placed_toast", { number: order.number }), "ok");
     const refreshed = await api("/api/customers/lookup", { query: { phone: desk.phone || customer.phones[0] } });
     const complaints = await api(`/api/customers/${customer.id}/complaints`).catch(() => []);
