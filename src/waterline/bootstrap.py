@@ -7,7 +7,6 @@ the engine run in separate processes so neither can stall or crash the other.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import logging
 import multiprocessing
@@ -47,9 +46,9 @@ from waterline.services.ivr import IvrDesk
 from waterline.services.outbox import DEFAULT_BATCH, DeliveryReport, deliver_due
 from waterline.services.ports import Clock, SmsSender, UnitOfWork
 from waterline.web.app import create_app
-from waterline.web.card import card_lookup
+from waterline.web.card import card_lookup, known_number
 from waterline.web.deps import AppServices
-from waterline.web.live import LiveHub
+from waterline.web.live import WARM_UP_NUMBER, LiveHub
 
 _log = logging.getLogger(__name__)
 
@@ -168,13 +167,14 @@ def build_app(
     )
     numbers = PhoneNumberInfo()
     live = LiveHub(card_lookup(uows, numbers))
+    warm_numbers = _warm_numbers(uows)
     jobs = (worker, retention_job(store.session_factory, settings, clock.now)) if outbox else ()
     services = AppServices(
         session_factory=store.session_factory,
         hasher=hasher or default_hasher(),
         bus=build_bus(store, settings, clock),
         uow_factory=uows,
-        background=(*jobs, live_job(live, socket_path(settings.data_dir))),
+        background=(*jobs, live_job(live, socket_path(settings.data_dir), warm_numbers)),
         number_info=numbers,
         live=live,
     )
@@ -184,14 +184,32 @@ def build_app(
 LIVE_WARM_UP_SECONDS = 5.0
 
 
-def live_job(hub: LiveHub, path: Path) -> Callable[[], Coroutine[Any, Any, None]]:
-    """The background job connecting ``hub`` to the engine's live channel at ``path``."""
+def _warm_numbers(uows: Callable[[], UnitOfWork]) -> Callable[[], list[str]]:
+    def numbers() -> list[str]:
+        known = known_number(uows)
+        return [WARM_UP_NUMBER, *([known] if known else [])]
+
+    return numbers
+
+
+def live_job(
+    hub: LiveHub, path: Path, warm_numbers: Callable[[], list[str]] | None = None
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """The background job connecting ``hub`` to the engine's live channel at ``path``, after warming
+    the card lookup up with ``warm_numbers()`` (blocking; run in a thread)."""
 
     async def job() -> None:
         hub.bind(asyncio.get_running_loop())
+
+        async def warm() -> None:
+            callers = await asyncio.to_thread(warm_numbers) if warm_numbers is not None else []
+            await hub.warm_up(callers or [WARM_UP_NUMBER])
+
         # bounded: a store that does not answer must not keep the worker off the live channel
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(hub.warm_up(), LIVE_WARM_UP_SECONDS)
+        try:
+            await asyncio.wait_for(warm(), LIVE_WARM_UP_SECONDS)
+        except Exception:
+            _log.warning("customer card warm-up skipped", exc_info=True)
         client = LiveClient(path, hub.on_event, on_hello=hub.on_hello, on_lost=hub.on_lost)
         hub.channel = client
         await client.run()

@@ -9,7 +9,7 @@ from fakes import FakeStore
 from waterline.adapters.numberinfo import PhoneNumberInfo
 from waterline.domain.customers import new_address, new_customer
 from waterline.domain.tasks import Complaint
-from waterline.web.card import RECENT_COMPLAINTS, card_lookup
+from waterline.web.card import RECENT_COMPLAINTS, card_lookup, known_number
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
@@ -48,6 +48,12 @@ def test_an_unknown_caller_gets_the_chosen_city_or_the_number_region() -> None:
     assert chosen["region"]["city"] == "宝鸡市" and chosen["region"]["source"] == "caller"
     by_number = look_up("02988886666", None)
     assert by_number["region"]["province"] == "陕西省" and by_number["region"]["source"] == "area_code"
+
+
+def test_known_number_names_some_customer_phone_for_the_warm_up() -> None:
+    store, _ = _store_with_customer()
+    assert known_number(store.uow) == "13912345678"
+    assert known_number(FakeStore().uow) is None
 
 
 def test_a_withheld_number_is_nobody_from_nowhere() -> None:

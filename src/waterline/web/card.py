@@ -20,7 +20,7 @@ from waterline.services.queries import SCREEN_POP_ORDERS, ScreenPop, ScreenPopRe
 from waterline.web.schemas.lookup import CustomerLookupOut
 from waterline.web.schemas.task import ComplaintOut
 
-__all__ = ["RECENT_COMPLAINTS", "card_lookup"]
+__all__ = ["RECENT_COMPLAINTS", "card_lookup", "known_number"]
 
 RECENT_COMPLAINTS = 5
 SHAANXI = "陕西省"
@@ -62,6 +62,16 @@ def card_lookup(
         }
 
     return look_up
+
+
+def known_number(uow_factory: Callable[[], UnitOfWork]) -> str | None:
+    """Some customer's phone (to warm the card's path for known callers up), or None in an empty store."""
+    with uow_factory() as uow:
+        customers = uow.customers.search(limit=1)
+    for customer in customers:
+        for phone in customer.phones:
+            return phone.number
+    return None
 
 
 def _read(uow_factory: Callable[[], UnitOfWork], number: str) -> tuple[ScreenPop | None, list[Complaint]]:

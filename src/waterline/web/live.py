@@ -154,15 +154,17 @@ class LiveHub:
         """Remember the worker's loop (for :meth:`notify_threadsafe`)."""
         self._loop = loop
 
-    async def warm_up(self, caller: str = WARM_UP_NUMBER) -> None:
-        """Look one card up before the first call needs it: the store's first connection, the number
-        tables and the schemas are loaded now, not during the first ring (errors are only logged)."""
+    async def warm_up(self, callers: Iterable[str] = (WARM_UP_NUMBER,)) -> None:
+        """Look cards up before the first call needs one: the store's first connection, its statements,
+        the number tables and the schemas are ready then, not during the first ring. Give an unknown
+        and a known caller to cover both paths; errors are only logged."""
         if self._card is None:
             return
-        try:
-            await asyncio.to_thread(self._card, caller, None)
-        except Exception:
-            _log.exception("customer card warm-up failed")
+        for caller in callers:
+            try:
+                await asyncio.to_thread(self._card, caller, None)
+            except Exception:
+                _log.exception("customer card warm-up failed")
 
     # ------------------------------------------------------------------------------ engine side
 
