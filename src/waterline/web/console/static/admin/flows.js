@@ -380,10 +380,11 @@ function drawDiagram() {
     group.append(
       svg("title", {}, `${node.id} (${node.kind})${node.summary ? `: ${node.summary}` : ""}`),
       svg("rect", { width: w, height: h, rx: 8, ry: 8 }),
-      svg("text", { x: w - 8, y: 20, class: "flow-node-kind", "text-anchor": "end" }, t(`admin.flows.kind.${node.kind}`)),
       svg("g", { "clip-path": "url(#node-clip)" },
         svg("text", { x: 10, y: 20, class: "flow-node-id" }, node.id),
-        svg("text", { x: 10, y: 40, class: "flow-node-summary" }, node.summary)));
+        svg("text", { x: 10, y: 40, class: "flow-node-summary" }, node.summary)),
+      // drawn last: over the id's end when the id is long
+      svg("text", { x: w - 8, y: 20, class: "flow-node-kind", "text-anchor": "end" }, t(`admin.flows.kind.${node.kind}`)));
     group.addEventListener("click", () => {
       const line = nodeLine(node.id);
       if (line) goToLine(line);
