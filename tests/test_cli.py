@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -17,7 +18,7 @@ from waterline.adapters.db.engine import create_engine, create_session_factory
 from waterline.adapters.db.migrations import current_revision, head_revision
 from waterline.adapters.db.users import UserRepository
 from waterline.bootstrap import DEMO_LOGINS
-from waterline.cli import app, banner, worker_app
+from waterline.cli import WEB_GC_THRESHOLD, app, banner, tune_web_gc, worker_app
 from waterline.config import Settings
 from waterline.domain.users import Role
 
@@ -267,3 +268,14 @@ def test_serve_with_two_workers_answers_and_stops_on_sigint(tmp_path: Path) -> N
     assert process.returncode == 0, output
     assert "web workers: 2" in output and output.count("Started server process") == 2
     assert "stopped" in output
+
+
+def test_tune_web_gc_freezes_start_up_objects_and_spaces_young_collections() -> None:
+    before = gc.get_threshold()
+    try:
+        tune_web_gc()
+        assert gc.get_threshold() == (WEB_GC_THRESHOLD, 20, 100)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -9,6 +9,7 @@ wins over the variable.
 from __future__ import annotations
 
 import fcntl
+import gc
 import importlib.util
 import logging
 import os
@@ -175,6 +176,7 @@ def _serve_here(
     # handler that was installed before it: make that handler end the run normally, so the
     # telephony child is stopped and the store closed on SIGTERM too.
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    tune_web_gc()
     try:
         _Server(config, supervisor).run()
     except KeyboardInterrupt:
@@ -238,6 +240,22 @@ def worker_app() -> FastAPI:
     # held (open) for the life of the process; the kernel releases it when the process ends
     app.state.outbox_lock = lock if runs_outbox else None
     return app
+
+
+# Young collections of the web process run this many allocations apart (Python's default is 700):
+# an order placement allocates thousands of short-lived objects (ORM states, rows, pydantic models)
+# and at the default the collector ran several times per request.
+WEB_GC_THRESHOLD = 20_000
+
+
+def tune_web_gc() -> None:
+    """Freeze what start-up left alive (modules, the app, the number tables) out of the cyclic
+    collector's sight and make young collections rarer; for the single web process that ``serve``
+    runs itself (not called where tests build apps in-process). In process (SQLite, callgrind, 40
+    placements after 30 warm-up ones): POST /api/orders 10.21 -> 9.79 M instructions."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(WEB_GC_THRESHOLD, 20, 100)
 
 
 OUTBOX_LOCK_FILE = "outbox.lock"
