@@ -18,6 +18,7 @@ from waterline.sip import events as ev
 from waterline.telephony.distributor import AcdSnapshot, Distributor, LegChain, announcement
 from waterline.telephony.eventport import CommandRefused
 from waterline.telephony.journal import Journal
+from waterline.telephony.prompt import Prompt
 from waterline.telephony.transfer import TransferPolicy, Trunk
 
 T0 = 1_795_600_000.0
@@ -527,4 +528,42 @@ def test_a_call_back_whose_customer_does_not_answer_is_forgotten() -> None:
     rig.run()
     assert rig.distributor.waiting == 0
     assert rig.hangups()[-1] == "out1"  # the agent is let go
+    assert rig.distributor.acd.agent_state("a1").value == "available"
+
+
+def test_a_whispering_queue_tells_the_agent_the_queue_before_the_caller_is_connected() -> None:
+    rig = Rig()
+    spoken: list[str] = []
+
+    def speak(text: str) -> Prompt:
+        spoken.append(text)
+        return Prompt("tts", (b"\xff" * 160,) * 3, (b"\xd5" * 160,) * 3)
+
+    rig.distributor.speak = speak
+    rig.configure((_queue(whisper=True), [QueueMember("a1")], 1), states={"a1": AVAILABLE})
+    call = rig.caller()
+    rig.distributor.enter(call, "orders")
+    rig.distributor.handle(ev.CallAnswered("out1", ANSWER_PCMU))
+    assert spoken == ["来自orders队列的来电。"]
+    assert not any(kind == "connected" for kind, _ in call.did_)  # the caller still hears music
+    agent = rig.media.sessions["leg1>call1@carrier~1"]
+    feed = agent.feed
+    assert feed is not None
+    while feed(0) is not None:
+        pass
+    rig.run()
+    assert call.did_[-1] == ("connected", "a1")
+    assert agent.forward is not None and rig.media.sessions["leg1"].forward is not None
+    assert any(isinstance(e, live.CallAnswered) for e in rig.events)
+
+
+def test_an_agent_hanging_up_during_the_whisper_ends_the_call_for_the_acd() -> None:
+    rig = Rig()
+    rig.distributor.speak = lambda text: Prompt("tts", (b"\xff" * 160,), (b"\xd5" * 160,))
+    rig.configure((_queue(whisper=True), [QueueMember("a1")], 1), states={"a1": AVAILABLE})
+    call = rig.caller()
+    rig.distributor.enter(call, "orders")
+    rig.distributor.handle(ev.CallAnswered("out1", ANSWER_PCMU))
+    rig.distributor.handle(ev.CallEnded("out1", "remote-bye"))
+    assert call.did_[-1][0] == "agent_ended"
     assert rig.distributor.acd.agent_state("a1").value == "available"

@@ -129,6 +129,9 @@ class QueueConfig:
     leave_when_empty: bool = False
     ring_in_use: bool = False
     """Ring agents that are busy on a call outside this ACD (a direct call on their phone)."""
+    whisper: bool = False
+    """Tell the agent which queue the call comes from (a short spoken phrase on the agent's leg only)
+    before the caller is connected."""
     announce_every: float | None = 30.0
     announce_position: bool = True
     announce_wait: bool = True

@@ -56,7 +56,9 @@ from waterline.telephony.callflow import Handle, Scheduler, Worker
 from waterline.telephony.eventport import CommandRefused
 from waterline.telephony.journal import Journal
 from waterline.telephony.media import law_for_codec
+from waterline.telephony.prompt import Player, Prompt
 from waterline.telephony.relay import Relay
+from waterline.telephony.services import PlayerFeed
 from waterline.telephony.transfer import Refusal, TransferPolicy, normalise_number
 
 __all__ = ["REFRESH", "AcdSnapshot", "Distributor", "EventHook", "LegChain", "QueuedCall", "announcement",
@@ -179,12 +181,14 @@ class Distributor:
                  wallclock: Callable[[], float], clock: Callable[[], float], rng: random.Random,
                  media_ip: Callable[[], str], health: StationHealth | None = None,
                  on_event: EventHook | None = None, hangup: Callable[[str], None] | None = None,
-                 refresh: float = REFRESH, timezone: dt.tzinfo = dt.UTC) -> None:
+                 refresh: float = REFRESH, timezone: dt.tzinfo = dt.UTC,
+                 speak: Callable[[str], Prompt | None] | None = None) -> None:
         """``send`` hands a command to the endpoint (returns a Dial's leg id); ``registered(username)``
         gives an agent's registered contact URIs (the registrar); ``wallclock`` is the ACD's ``now``
         (epoch seconds, stored as they are); ``clock`` the media clock; ``hangup(leg)`` ends a caller's
         leg (the console's hang-up command); ``timezone`` says when a day starts (``fewest-calls``
-        counts the calls of the day)."""
+        counts the calls of the day); ``speak(text)`` synthesises a queue's whisper (blocking, in the
+        worker)."""
         self.acd = Acd(rng=random.Random(rng.getrandbits(64)))
         self.send = send
         self.media = media
@@ -202,6 +206,7 @@ class Distributor:
         self.on_event: EventHook = on_event if on_event is not None else _no_event
         self.refresh = refresh
         self.timezone = timezone
+        self.speak = speak
         self._day = self._today()
         self.hangup = hangup
         self._queues: dict[str, QueueDefinition] = {}
@@ -395,7 +400,7 @@ class Distributor:
             return
         queued.gone = True
         leg = queued.agent_leg
-        if leg is not None and leg.sip is not None and queued.bridged_at is not None:
+        if leg is not None and leg.sip is not None:  # bridged, or hearing the whisper
             self._unbridge(queued)
             leg.cancelled = True
             self.send(ev.Hangup(leg.sip))
@@ -541,8 +546,7 @@ class Distributor:
         self._legs.pop(leg.leg, None)
         stats = leg.session.close()
         queued = self._calls.get(leg.call_id)
-        bridged = queued is not None and queued.bridged_at is not None and (
-            queued.agent_leg is leg or queued.customer_leg is leg)
+        bridged = queued is not None and (queued.agent_leg is leg or queued.customer_leg is leg)
         relay = leg.relay
         self.journal.write(
             "acd_leg_ended", now, leg=event.call, agent=leg.agent, call_id=leg.call_id, reason=event.reason,
@@ -764,13 +768,53 @@ class Distributor:
             agent_leg.relay = bridge_media(customer.session, agent_leg.session, recorder=None, rng=self.rng,
                                            now=now)
         else:
-            caller = self.media.get(queued.call.leg)
-            if caller is None:
+            if self.media.get(queued.call.leg) is None:
                 return
-            recorder = queued.call.queue_connected(action.agent)
-            agent_leg.relay = bridge_media(caller, agent_leg.session, recorder=recorder, rng=self.rng,
-                                           now=now)
+            queued.agent_leg = agent_leg
+            definition = self._queues.get(queued.queue)
+            if definition is not None and definition.config.whisper and self.speak is not None:
+                self._whisper(queued, agent_leg, action)
+                return
+            self._connect(queued, agent_leg)
         queued.agent_leg = agent_leg
+        self._bridged(queued, agent_leg, action)
+
+    def _connect(self, queued: _Queued, agent_leg: _Leg) -> bool:
+        """Relay the caller and the agent's leg (the caller's prompt stops; the recording goes on)."""
+        caller = self.media.get(queued.call.leg)
+        if caller is None:
+            return False
+        recorder = queued.call.queue_connected(agent_leg.agent)
+        agent_leg.relay = bridge_media(caller, agent_leg.session, recorder=recorder, rng=self.rng,
+                                       now=self.clock())
+        return True
+
+    def _whisper(self, queued: _Queued, agent_leg: _Leg, action: aa.Bridge) -> None:
+        """Speak the queue's name to the agent alone, then connect the caller (who hears music meanwhile)."""
+        speak = self.speak
+        assert speak is not None
+        text = whisper_text(queued.queue)
+
+        def connect() -> None:
+            alive = self._calls.get(action.call_id) is queued and not queued.gone
+            if alive and agent_leg.sip in self._by_sip and self._connect(queued, agent_leg):
+                self._bridged(queued, agent_leg, action)
+
+        def spoken(prompt: Prompt | None, error: BaseException | None) -> None:
+            if error is not None or prompt is None:
+                _log.warning("whisper for %s not spoken", action.call_id, exc_info=error)
+                connect()
+                return
+
+            def played(_feed: PlayerFeed) -> None:
+                self.scheduler.call_soon(connect)  # from inside the pacer tick
+
+            player = Player([prompt], agent_leg.session.law, barge_in="")
+            agent_leg.session.play(PlayerFeed(player, self.clock, played))
+
+        self.worker.submit(lambda: speak(text), spoken)
+
+    def _bridged(self, queued: _Queued, agent_leg: _Leg, action: aa.Bridge) -> None:
         queued.bridged_at = self.wallclock()
         wait = round(queued.bridged_at - queued.entered, 3)
         self.journal.write("acd_bridged", queued.bridged_at, call=queued.call.leg, call_id=action.call_id,
@@ -853,6 +897,11 @@ _ENDED = {
     QueueEvent.CALLBACK_FAILED: "callback-failed",
 }
 """The ``call.ended`` reason of a queue log entry that ends a call (or one agent's ring of it)."""
+
+
+def whisper_text(queue: str) -> str:
+    """What the agent hears before a call of ``queue`` is connected."""
+    return f"来自{queue}队列的来电。"
 
 
 def _no_event(event: live.LiveEvent) -> None:

@@ -305,7 +305,7 @@ async def serve(
         wallclock=time.time, clock=time.monotonic,
         registered=lambda user: [b.contact for b in registrar.lookup_user(user, loop.time())],
         rng=random.Random(rng.getrandbits(64)), media_ip=lambda: media_ip, on_event=events.publish,
-        hangup=schedule_hangup, timezone=ZoneInfo(settings.display_timezone),
+        hangup=schedule_hangup, timezone=ZoneInfo(settings.display_timezone), speak=flows.host.speak,
     )
     for name, handler in distributor.command_handlers().items():
         events.on_command(name, handler)
