@@ -149,4 +149,5 @@ def test_the_card_reaches_the_agent_socket_before_his_phone_answers(
     assert received["call.offered"][0] <= received["call.answered"][0]
     latency = (card_at - float(str(dialled["ts"]))) * 1000
     web = (card_at - float(offered["at"])) * 1000
-    print(f"INVITE to the agent -> card at the browser: {latency:.0f} ms (from the published offer {web:.0f} ms)")
+    print(f"INVITE to the agent -> card at the browser: {latency:.0f} ms "
+          f"(from the published offer {web:.0f} ms)")
