@@ -374,7 +374,8 @@ def test_a_call_from_the_phone_to_the_delivered_order(
             c for c in dispatcher.get("/api/calls", caller=customer["mobile"])
             if c["call_id"] == call_id and c["ended_at"] and c["recording_id"]), None), 30.0)
         assert record["customer_id"] == customer["id"] and record["outcome"] == "transferred"
-        assert record["hangup_side"] == "caller"
+        assert (record["queue"], record["agent"], record["hangup_side"]) == ("default", AGENT, "caller")
+        assert record["wait_seconds"] > 0 and record["talk_seconds"] > 1
         # the queue log has the call: entered, connected to the agent, completed by the caller
         log = dispatcher.get("/api/queues/log", queue="default", call_id=call_id)
         assert [(e["event"], e["agent"]) for e in log] == [
@@ -384,6 +385,7 @@ def test_a_call_from_the_phone_to_the_delivered_order(
         board.click("#cl-go")
         row = board.locator(f'#cl-rows tr[data-call-id="{record["id"]}"]')
         row.wait_for()
+        assert AGENT in row.inner_text().split()  # the agent column
         row.click()
         board.locator("#cl-player").wait_for()
         assert "agent" in board.locator(".cl-path").inner_text()

@@ -17,6 +17,7 @@ from waterline.calls.flow import parse_flow
 from waterline.rtp.g711 import PCMA, Law
 from waterline.rtp.stream import Arrival
 from waterline.telephony.callflow import BEEP, CallSummary, FlowHost, Route, caller_number
+from waterline.telephony.cdr import record_of
 from waterline.telephony.media import AudioConsumer, Feed
 from waterline.telephony.prompt import DEFAULT_PROMPT_DIR, Prompt, PromptLibrary
 from waterline.telephony.recording import RecordingIndex
@@ -272,6 +273,17 @@ def test_press_1_reorders_reads_the_number_and_hangs_up(tmp_path: Path) -> None:
     with wave.open(str(index.path)) as wav:
         assert wav.getnchannels() == 2
         assert wav.getnframes() > 8000  # goodbye alone is 4.6 s
+
+
+def test_the_console_finds_a_running_call_and_its_recording_by_call_id(tmp_path: Path) -> None:
+    world = _world(tmp_path)
+    leg = world.call()
+    call = world.host.find("call-1")
+    assert call is world.host.get(leg) and call is not None
+    assert call.recorder is not None and call.recorder.call_id == "call-1"  # the default flow records
+    assert world.host.find("call-2") is None
+    _end(world, leg)
+    assert world.host.find("call-1") is None
 
 
 def test_no_digit_twice_ends_with_goodbye(tmp_path: Path) -> None:
@@ -536,6 +548,33 @@ def test_an_agent_answering_then_hanging_up_goes_on_with_the_flow(tmp_path: Path
     assert summary.outcome == "transferred" and summary.talk_seconds == 42.0
     assert "agent kefu01: 42 s" in summary.path[0]["detail"]
     assert queues.gone == []  # the ACD let go of the call already
+
+
+def test_the_record_names_the_queue_the_agent_the_wait_and_the_talk_of_a_caller_who_hangs_up(
+    tmp_path: Path
+) -> None:
+    world, _, _, call = _queued(tmp_path)
+    call.queue_hold("queue-moh")
+    world.loop.advance(4.0)
+    call.queue_connected("kefu01")
+    world.loop.advance(30.0)
+    call.queue_hold("queue-moh")  # the agent holds the caller, then takes him back: still one talk
+    world.loop.advance(5.0)
+    call.queue_connected("kefu01")
+    world.loop.advance(5.0)
+    summary = _end(world)  # the caller hangs up while talking to the agent
+    assert (summary.queue, summary.agent) == ("orders", "kefu01")
+    assert summary.wait_seconds == 4.0 and summary.talk_seconds == 40.0
+    assert record_of(summary).agent == "kefu01" and record_of(summary).wait_seconds == 4.0
+
+
+def test_a_caller_who_gives_up_waiting_has_the_queue_and_the_wait_in_the_record(tmp_path: Path) -> None:
+    world, _, _, call = _queued(tmp_path)
+    call.queue_hold("queue-moh")
+    world.loop.advance(7.5)
+    summary = _end(world)
+    assert (summary.queue, summary.agent) == ("orders", None)
+    assert (summary.wait_seconds, summary.talk_seconds) == (7.5, 0.0)
 
 
 def test_overflow_to_voicemail_takes_the_failure_branch_and_to_a_mobile_forwards(tmp_path: Path) -> None:

@@ -162,6 +162,9 @@ class CallSummary:
     order_id: int | None = None
     voicemail_ids: tuple[int, ...] = ()
     talk_seconds: float = 0.0  # bridged to an agent or an outside number
+    queue: str | None = None  # the ACD queue the caller entered
+    agent: str | None = None  # the agent who answered
+    wait_seconds: float = 0.0  # queued until an agent answered (or the caller left the queue)
 
 
 class Transferer(Protocol):
@@ -305,10 +308,19 @@ class FlowCall:
         self.talk_seconds = 0.0
         self.queued = False
         self.queue_agent: str | None = None
+        self.queue_name: str | None = None
+        self.wait_seconds = 0.0
+        self._queued_at: float | None = None  # waiting in the ACD since
+        self._connected_at: float | None = None  # talking to an agent since
         self._queue_token: int | None = None
         self._hold: str | None = None
 
     # -- input -------------------------------------------------------------------------------------------
+
+    @property
+    def recorder(self) -> CallRecorder | None:
+        """The call's recording (None when its flow records nothing or it is not answered yet)."""
+        return self._recorder
 
     def start(self) -> list[act.Action]:
         """Start the flow; returns its first actions, kept until the call is answered."""
@@ -397,6 +409,10 @@ class FlowCall:
     def summary(self) -> CallSummary:
         """The CDR as it stands."""
         run = self.run
+        # a caller who hangs up while waiting or talking to an agent: the time up to now counts
+        end = self.ended_at if self.ended_at is not None else self.host.wallclock()
+        wait = self.wait_seconds + (end - self._queued_at if self._queued_at is not None else 0.0)
+        talk = self.talk_seconds + (end - self._connected_at if self._connected_at is not None else 0.0)
         return CallSummary(
             call_id=self.call_id, caller=self.caller, did=self.did, flow_name=self.route.flow_name,
             flow_version=self.route.version, started_at=self.started_at, answered_at=self.answered_at,
@@ -405,7 +421,8 @@ class FlowCall:
             hangup_cause=_text(run.hangup_cause) if run.finished else None,
             path=tuple(_step(step) for step in run.path), digits="".join(run.digits),
             variables=dict(run.variables), recording=self.recording, order_id=run.order_id,
-            voicemail_ids=tuple(self.voicemail_ids), talk_seconds=round(self.talk_seconds, 3),
+            voicemail_ids=tuple(self.voicemail_ids), talk_seconds=round(max(talk, 0.0), 3),
+            queue=self.queue_name, agent=self.queue_agent, wait_seconds=round(max(wait, 0.0), 3),
         )
 
     # -- flow plumbing -------------------------------------------------------------------------------------
@@ -657,9 +674,11 @@ class FlowCall:
             self._pad_recording()
             self._queue_token = action.token
             self.queued = True
+            self.queue_name, self._queued_at = action.queue, self.host.wallclock()
             if queues.enter(self, action.queue):
                 return
             self.queued = False
+            self.queue_name, self._queued_at = None, None
         transfers = self.host.transfers
         if transfers is None or self.session is None or self.ended:
             # no outgoing legs in this engine (unit tests, SIP off): the flow takes its failure branch
@@ -720,6 +739,10 @@ class FlowCall:
         """An agent answered: the relay speaks to the caller from now on."""
         self._hold = None
         self.queue_agent = agent
+        now = self.host.wallclock()
+        self._stop_waiting(now)
+        if self._connected_at is None:  # not again when the agent takes the caller off hold
+            self._connected_at = now
         self._stop_playback()
         self._pad_recording()  # the bridge's tap continues the recording from here
         return self._recorder
@@ -728,6 +751,7 @@ class FlowCall:
         """The ACD let the caller go: forward to ``number`` (a mobile of the overflow chain, the station's
         on-duty phone), or the queue node's failure branch (voicemail)."""
         self.queued = False
+        self._stop_waiting(self.host.wallclock())
         self._hold = None
         self._stop_playback()
         token = self._queue_token
@@ -755,9 +779,15 @@ class FlowCall:
     def queue_agent_ended(self, talk: float, detail: str) -> None:
         """The agent hung up: the flow goes on (a survey) or ends."""
         self.queued = False
+        self._connected_at = None
         self.talk_seconds += talk
         if self._queue_token is not None:
             self._later(fe.TransferEnded(self._queue_token, True, detail))
+
+    def _stop_waiting(self, now: float) -> None:
+        if self._queued_at is not None:
+            self.wait_seconds += max(now - self._queued_at, 0.0)
+            self._queued_at = None
 
     def queue_context(self) -> tuple[tuple[str, ...], str]:
         """The IVR path (node ids) and digits so far, for the agent's screen."""
@@ -943,6 +973,10 @@ class FlowHost:
     def get(self, leg: str) -> FlowCall | None:
         """The running flow call of ``leg``."""
         return self._calls.get(leg)
+
+    def find(self, call_id: str) -> FlowCall | None:
+        """The running flow call whose Call-ID is ``call_id`` (the console's call id); a scan (commands)."""
+        return next((call for call in self._calls.values() if call.call_id == call_id), None)
 
     @property
     def running(self) -> int:

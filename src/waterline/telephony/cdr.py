@@ -69,6 +69,7 @@ def record_of(summary: CallSummary, recording_id: int | None = None) -> CallReco
         hangup_side=_SIDES.get(summary.hangup_side or "", HangupSide.SYSTEM) if outcome else None,
         hangup_cause=summary.hangup_cause or "", talk_seconds=talk,
         recording_id=recording_id, order_id=summary.order_id,
+        queue=summary.queue, agent=summary.agent, wait_seconds=summary.wait_seconds,
     )
 
 
