@@ -67,6 +67,8 @@ from waterline.domain.users import Role
 ROOT = Path(__file__).resolve().parents[1]
 WATERLINE = ROOT / ".venv" / "bin" / "waterline"
 BATCH = 5000
+# seconds a pooled client connection may sit idle before it is closed (uvicorn's keep-alive is 5 s)
+IDLE_LIMIT = 4.0
 USER = "bench"
 PASSWORD = "bench-password-123"
 # Shaanxi mobile blocks (mobile prefix + 4 digits) the generated customers' numbers come from.
@@ -305,6 +307,7 @@ class _Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
+        self.idle_since = time.monotonic()
 
     async def exchange(self, request: bytes) -> tuple[int, bytes]:
         self.writer.write(request)
@@ -339,6 +342,13 @@ class HttpClient:
 
     async def _take(self) -> _Connection:
         async with self.freed:
+            # uvicorn closes a keep-alive connection idle for 5 s: a request sent on one fails (counted
+            # as a connection error), so connections idle for IDLE_LIMIT are closed here first
+            stale = time.monotonic() - IDLE_LIMIT
+            for connection in [c for c in self.idle if c.idle_since < stale]:
+                self.idle.remove(connection)
+                connection.writer.close()
+                self.open -= 1
             while not self.idle and self.open >= self.max_connections:
                 await self.freed.wait()
             if self.idle:
@@ -358,6 +368,7 @@ class HttpClient:
             if connection is None:
                 self.open -= 1
             else:
+                connection.idle_since = time.monotonic()
                 self.idle.append(connection)
             self.freed.notify()
 
