@@ -24,6 +24,7 @@ call bridged and ended cleanly). With 50 agents and 30 s talk the agents saturat
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -236,10 +237,11 @@ def run_rate(
     )
     stat = workdir / f"caller-{rate}.csv"
     timeout = seconds + talk + 150
+    # -r/-rp: rate*1000 calls per 1,000 s, i.e. ``rate`` calls a second spread evenly (not in bursts)
     process = sipp([f"127.0.0.1:{port}", "-sf", str(scenario), "-i", "127.0.0.1", "-p", "0", "-s", DID,
-                    "-mp", str(free_port()), "-m", str(calls), "-r", str(int(rate * 1000)), "-rp", "1000",
-                    "-l", str(calls), "-timeout", f"{int(timeout)}s", "-timeout_error", "-trace_stat",
-                    "-stf", str(stat)], workdir)
+                    "-mp", str(free_port()), "-m", str(calls), "-r", str(round(rate * 1000)),
+                    "-rp", "1000000", "-l", str(calls), "-timeout", f"{int(timeout)}s", "-timeout_error",
+                    "-trace_stat", "-stf", str(stat)], workdir)
     try:
         process.communicate(timeout=timeout + 30)
     except subprocess.TimeoutExpired:
@@ -293,11 +295,16 @@ def main() -> int:
     parser.add_argument("--rates", default="0.5,1.0,1.5")
     parser.add_argument("--seconds", type=float, default=40.0, help="seconds of calls per rate")
     parser.add_argument("--talk", type=float, default=30.0)
+    parser.add_argument("--keep", action="store_true", help="keep the data dir (journal, SIPp logs)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("SIPp plays the calls' audio from pcap: run as root")
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
-    with tempfile.TemporaryDirectory(prefix="acd-bench-") as tmp:
+    place = (contextlib.nullcontext(tempfile.mkdtemp(prefix="acd-bench-")) if args.keep
+             else tempfile.TemporaryDirectory(prefix="acd-bench-"))
+    with place as tmp:
+        if args.keep:
+            print(f"data dir kept: {tmp}", flush=True)
         data_dir, workdir = Path(tmp) / "data", Path(tmp) / "sipp"
         data_dir.mkdir()
         workdir.mkdir()

@@ -550,7 +550,7 @@ class Distributor:
         relay = leg.relay
         self.journal.write(
             "acd_leg_ended", now, leg=event.call, agent=leg.agent, call_id=leg.call_id, reason=event.reason,
-            status=event.status, answered=leg.answered_at is not None, bridged=bridged,
+            status=event.status, answered=leg.answered_at is not None, bridged=relay is not None,
             to_agent=None if relay is None else relay.a_to_b.forwarded,
             to_caller=None if relay is None else relay.b_to_a.forwarded, packets_in=stats.packets_in,
         )
