@@ -376,6 +376,12 @@ def test_a_call_from_the_phone_to_the_delivered_order(
         assert record["customer_id"] == customer["id"] and record["outcome"] == "transferred"
         assert (record["queue"], record["agent"], record["hangup_side"]) == ("default", AGENT, "caller")
         assert record["wait_seconds"] > 0 and record["talk_seconds"] > 1
+        # the agent's calls of the day list it
+        agent.click("#ag-today-refresh")
+        today = agent.locator("#ag-today-rows tr", has_text=customer["mobile"])
+        today.wait_for()
+        assert "default" in today.inner_text() and "已转接" in today.inner_text()
+        _screenshot(console, agent, "journey-9-agent-calls-today")
         # the queue log has the call: entered, connected to the agent, completed by the caller
         log = dispatcher.get("/api/queues/log", queue="default", call_id=call_id)
         assert [(e["event"], e["agent"]) for e in log] == [
@@ -392,7 +398,7 @@ def test_a_call_from_the_phone_to_the_delivered_order(
         board.evaluate("document.querySelector('#cl-player').play()")
         board.wait_for_function("() => { const a = document.querySelector('#cl-player');"
                                 " return a.readyState >= 2 && a.duration > 3; }")
-        _screenshot(console, board, "journey-9-call-log-recording")
+        _screenshot(console, board, "journey-10-call-log-recording")
         assert [page.errors for page in (agent, board, mobile)] == [[], [], []]
         print(f"journey (after the server was up): {time.monotonic() - started:.1f} s")
     finally:

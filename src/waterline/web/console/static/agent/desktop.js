@@ -557,7 +557,7 @@ async function loadToday() {
       el("td", {}, c.queue || "—"),
       el("td", { class: "num" }, duration(c.wait_seconds)),
       el("td", { class: "num" }, duration(c.talk_seconds)),
-      el("td", {}, c.outcome ? el("span", { class: "wl-tag" }, c.outcome) : t("agent.today.open"))))
+      el("td", {}, c.outcome ? el("span", { class: "wl-tag" }, t(`calls.outcome.${c.outcome}`)) : t("agent.today.open"))))
     : el("tr", {}, el("td", { colspan: 6, class: "wl-muted" }, t("agent.today.none"))));
 }
 $("ag-today-refresh").addEventListener("click", () => loadToday().catch(showError));
