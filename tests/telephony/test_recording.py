@@ -105,6 +105,40 @@ def test_late_joining_leg_is_aligned_with_silence(tmp_path: Path) -> None:
     assert np.abs(stereo[8000:, 1]).max() > 9000
 
 
+def test_a_paused_recording_writes_silence_in_time_and_resumes(tmp_path: Path) -> None:
+    recorder = CallRecorder(tmp_path, "private", STARTED, PCMA, PCMU)
+    frames = _tone_frames(150)
+    for i, frame in enumerate(frames):
+        if i == 50:
+            assert recorder.pause() and recorder.paused and not recorder.pause()  # twice: no second range
+        if i == 100:
+            assert recorder.resume() and not recorder.paused and not recorder.resume()
+        tone = frame if i % 2 else frame[:80]  # frames of another length than 20 ms keep theirs too
+        recorder.tick(PCMA.encode(tone), PCMU.encode(tone))
+    assert recorder.a_samples == recorder.b_samples == 75 * 160 + 75 * 80
+    index = recorder.finish()
+    assert index.pauses == ((0.75, 1.5),)  # frames 50-99: 6,000 samples each side of the pause
+    stereo, count = _read_stereo(index.path)
+    assert count == 75 * 160 + 75 * 80  # nothing dropped: both channels stay on the call's time line
+    before, paused, after = stereo[:6000], stereo[6000:12000], stereo[12000:]
+    assert np.abs(before).max() > 9000 and np.abs(after).max() > 9000
+    assert np.abs(paused[:, 0]).max() <= 8 and np.abs(paused[:, 1]).max() == 0  # A-law left, mu-law right
+    assert np.array_equal(after[:80, 0], PCMA.decode(PCMA.encode(frames[100][:80])))  # back in step
+
+
+def test_a_pause_still_open_at_hang_up_ends_with_the_recording(tmp_path: Path) -> None:
+    recorder = CallRecorder(tmp_path, "open-pause", STARTED, PCMU, PCMU)
+    tone = PCMU.encode(_tone_frames(1)[0])
+    recorder.tick(tone, tone)
+    recorder.pause()
+    for _ in range(9):
+        recorder.tick(tone, None)
+    index = recorder.finish()
+    assert index.pauses == ((0.02, 0.2),) and index.duration == pytest.approx(0.2)
+    assert not recorder.resume()  # finished: nothing more to resume
+    assert CallRecorder(tmp_path, "never", STARTED, PCMU, PCMU).finish().pauses == ()
+
+
 def test_long_call_is_mixed_in_chunks_without_seams(tmp_path: Path) -> None:
     a, b = tmp_path / "a.raw", tmp_path / "b.raw"
     codes = (np.arange(8000 * 23) % 256).astype(np.uint8).tobytes()  # 23 s: three chunks, the last short

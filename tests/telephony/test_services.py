@@ -203,6 +203,24 @@ def test_keeper_recovers_recordings_cut_off_by_a_crash(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "recordings" / "index.jsonl").read_text())["recovered"] is True
 
 
+def test_the_index_line_lists_the_ranges_a_recording_was_paused(tmp_path: Path) -> None:
+    import datetime as dt
+
+    setup = _setup(tmp_path)
+    recorder = CallRecorder(tmp_path, "private", dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC), PCMA, PCMA)
+    for n in range(200):
+        if n in (50, 150):
+            recorder.pause()
+        if n == 100:
+            recorder.resume()
+        recorder.tick(b"\x80" * 160, b"\xd5" * 160)
+    setup.keeper.add(recorder.finish())
+    lines = [json.loads(line) for line in (tmp_path / "recordings" / "index.jsonl").read_text().splitlines()]
+    assert lines[0]["pauses"] == "1-2,3-4" and lines[0]["duration"] == 4.0
+    setup.keeper.add(CallRecorder(tmp_path, "plain", recorder.started_at, PCMA, PCMA).finish())
+    assert "pauses" not in json.loads((tmp_path / "recordings" / "index.jsonl").read_text().splitlines()[1])
+
+
 def test_caller_track_fills_holes_with_silence_and_drops_late_packets(tmp_path: Path) -> None:
     import datetime as dt
 

@@ -20,7 +20,7 @@ Events (``data`` fields are the dataclass fields below; times are epoch seconds,
 - ``queue.stats`` (:class:`QueueStats`): a queue's waiting callers, longest wait, free agents.
 
 Commands (:data:`COMMANDS`): ``call.hangup``, ``call.transfer`` (to an agent or a queue),
-``call.record`` (start/stop recording on demand), ``agent.state`` (a web worker stored an agent's own
+``call.record`` (pause/resume recording on demand), ``agent.state`` (a web worker stored an agent's own
 state change; the engine's ACD follows it and the change is published to every worker).
 
 Everything here is pure: the socket ends are ``telephony.eventport`` (engine) and
@@ -201,7 +201,8 @@ class TransferCall:
 
 @dataclass(frozen=True, slots=True)
 class RecordCall:
-    """Start (``on``) or stop recording ``call_id`` on demand."""
+    """Start (``on``) or stop recording ``call_id`` on demand: the engine resumes or pauses the call's
+    recording (silence while paused); a call whose flow records nothing is refused (``not_recorded``)."""
 
     NAME: ClassVar[str] = "call.record"
     call_id: str

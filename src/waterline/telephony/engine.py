@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from waterline.adapters.db.engine import create_engine, create_session_factory
 from waterline.adapters.db.recordings import store_recordings
 from waterline.adapters.livechannel import socket_path
+from waterline.calls.live import RecordCall
 from waterline.config import Settings
 from waterline.sip import events as ev
 from waterline.sip.auth import DigestServer
@@ -48,6 +49,7 @@ from waterline.telephony.journal import Journal
 from waterline.telephony.media import MediaEngine
 from waterline.telephony.pacer import Pacer, loop_sleep_until
 from waterline.telephony.prompt import DEFAULT_PROMPT_DIR, PromptLibrary
+from waterline.telephony.recordcontrol import RecordControl
 from waterline.telephony.recording import RecordingIndex
 from waterline.telephony.rtpport import PortPool
 from waterline.telephony.services import Diagnostics, RecordingKeeper
@@ -309,6 +311,8 @@ async def serve(
     )
     for name, handler in distributor.command_handlers().items():
         events.on_command(name, handler)
+    recordings = RecordControl(find=flows.host.find, journal=journal, wallclock=time.time)
+    events.on_command(RecordCall.NAME, recordings.handle)  # pause/resume a call's recording on demand
     flows.host.queues = distributor
     transfers.agent_busy = distributor.agent_in_use
     switch.agent_calls = AgentCalls(

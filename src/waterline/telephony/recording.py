@@ -7,6 +7,11 @@ written as a frame of silence, so both files stay on the call's time line. Appen
 buffered write per frame and never holds the call in memory; a crash loses at most the last buffer
 (about a second), and :func:`recover` turns the leftovers into WAVs at the next start.
 
+Recording may be paused on demand (:meth:`CallRecorder.pause`, e.g. while a customer reads out
+something private): the frames that come meanwhile are written as silence of the same length, so the
+two channels stay on the call's time line, and the paused ranges (seconds into the recording) are
+listed in :attr:`RecordingIndex.pauses`.
+
 At hang-up :meth:`CallRecorder.finish` mixes the two files into ``<call-id>.wav`` (stereo PCM16 8 kHz,
 caller left, other side right) a chunk at a time, then deletes the raw files. The mixing itself
 (:func:`mix_stereo`, :func:`wav_header`) is pure and separate from the file handling.
@@ -14,6 +19,7 @@ caller left, other side right) a chunk at a time, then deletes the raw files. Th
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -102,6 +108,8 @@ class RecordingIndex:
     started_at: dt.datetime
     duration: float
     size: int
+    pauses: tuple[tuple[float, float], ...] = ()
+    """Ranges (start, end; seconds into the recording) written as silence because recording was paused."""
 
 
 # -- files -----------------------------------------------------------------------------------------------
@@ -185,6 +193,9 @@ class CallRecorder:
         self._b_silence = b_law.silence_frame(FRAME_SAMPLES)
         self.a_samples = 0
         self.b_samples = 0
+        self.paused = False
+        """While true every frame is written as silence of its length (see :meth:`pause`)."""
+        self._pauses: list[tuple[int, int | None]] = []  # sample ranges; the open one ends at resume
         self.finished: RecordingIndex | None = None
         if opener is None:
             self._open_files()
@@ -235,6 +246,8 @@ class CallRecorder:
 
         A view (into a received datagram) is copied before this returns: the caller may reuse it."""
         data = self._a_silence if frame is None else frame
+        if self.paused and frame is not None:
+            data = self._a_silence if len(frame) == FRAME_SAMPLES else self.a_law.silence_frame(len(frame))
         a = self._a
         if a is None:
             # read before adopting: the opener publishes its files before it says it is done
@@ -252,6 +265,8 @@ class CallRecorder:
     def write_b(self, frame: bytes | None) -> None:
         """The other side's frame for this tick, or None for a gap."""
         data = self._b_silence if frame is None else frame
+        if self.paused and frame is not None:
+            data = self._b_silence if len(frame) == FRAME_SAMPLES else self.b_law.silence_frame(len(frame))
         b = self._b
         if b is None:
             # read before adopting: the opener publishes its files before it says it is done
@@ -265,6 +280,30 @@ class CallRecorder:
             assert b is not None
         b.write(data)
         self.b_samples += len(data)
+
+    def pause(self) -> bool:
+        """Write silence instead of the frames from now on; False when already paused or finished."""
+        if self.paused or self.finished is not None:
+            return False
+        self.paused = True
+        self._pauses.append((max(self.a_samples, self.b_samples), None))
+        return True
+
+    def resume(self) -> bool:
+        """Write the frames again; False when not paused."""
+        if not self.paused:
+            return False
+        self.paused = False
+        start, _ = self._pauses[-1]
+        self._pauses[-1] = (start, max(self.a_samples, self.b_samples, start))
+        return True
+
+    @property
+    def pauses(self) -> tuple[tuple[float, float], ...]:
+        """The paused ranges so far in seconds into the recording (an open one ends at the longer leg)."""
+        now = max(self.a_samples, self.b_samples)
+        return tuple((start / SAMPLE_RATE, (now if end is None else end) / SAMPLE_RATE)
+                     for start, end in self._pauses)
 
     def tick(self, a: bytes | None, b: bytes | None) -> None:
         """Both legs' frames of one 20 ms tick (None: gap, silence)."""
@@ -304,8 +343,11 @@ class CallRecorder:
             if stream is not None:
                 stream.close()
         self._a = self._b = None
-        self.finished = _finish(self.call_id, self.started_at, self.a_law, self.b_law, self.a_path,
-                                self.b_path, self.wav_path, self.sidecar)
+        pauses = self.pauses
+        self.paused = False
+        index = _finish(self.call_id, self.started_at, self.a_law, self.b_law, self.a_path,
+                        self.b_path, self.wav_path, self.sidecar)
+        self.finished = dataclasses.replace(index, pauses=pauses) if pauses else index
         return self.finished
 
 

@@ -218,6 +218,8 @@ class RecordingKeeper:
             "call_id": index.call_id, "path": path, "started_at": index.started_at.isoformat(),
             "duration": round(index.duration, 3), "size": index.size, "recovered": recovered,
         }
+        if index.pauses:  # recording paused on demand: those seconds are silence ("12.34-20.1,31-33.5")
+            record["pauses"] = ",".join(f"{start:g}-{end:g}" for start, end in index.pauses)
         self.index_path.parent.mkdir(parents=True, exist_ok=True)
         with self.index_path.open("a", encoding="utf-8") as out:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -43,7 +43,11 @@ from waterline.calls.live import (
 )
 from waterline.config import Settings
 from waterline.domain.users import Role
+from waterline.rtp.g711 import PCMU
 from waterline.telephony.eventport import CommandHandler, CommandRefused, EventPort
+from waterline.telephony.journal import JournalValue
+from waterline.telephony.recordcontrol import RecordControl
+from waterline.telephony.recording import CallRecorder
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 PASSWORD = "password-123"
@@ -277,7 +281,18 @@ def test_the_supervisor_gets_a_snapshot_then_queue_and_agent_changes(desk: Desk)
         assert [type(c) for c in notices] == [AgentStateNotice]
 
 
-def test_commands_are_forwarded_for_the_agents_own_calls_only(desk: Desk) -> None:
+@dataclass
+class _RecordedCall:
+    recorder: CallRecorder | None
+    ended: bool = False
+
+
+class _NoJournal:
+    def write(self, event: str, ts: float, **fields: JournalValue) -> None:
+        pass
+
+
+def test_commands_are_forwarded_for_the_agents_own_calls_only(desk: Desk, tmp_path: Path) -> None:
     handled: list[Command] = []
 
     def hangup(command: Command) -> dict[str, Any]:
@@ -310,13 +325,26 @@ def test_commands_are_forwarded_for_the_agents_own_calls_only(desk: Desk) -> Non
     assert moved.status_code == 200, moved.text
     both = post("/api/calls/call-5/transfer", json={"queue": "a", "agent": "b"}, headers=desk.auth("kefu01"))
     assert both.status_code == 422
-    # recording on demand has no handler in this engine: 501 with the engine's message
-    record = post("/api/calls/call-5/recording", json={"on": True}, headers=desk.auth("kefu01"))
-    assert record.status_code == 501 and record.json()["error"] == "call.not_supported"
+    # recording on demand: the engine's handler pauses (``on`` false) and resumes the call's recording
+    recorder = CallRecorder(tmp_path, "call-5", datetime.now(UTC), PCMU, PCMU)
+    calls = {"call-5": _RecordedCall(recorder)}
+    desk.engine.on_command(RecordCall.NAME, RecordControl(find=calls.get, journal=_NoJournal(),
+                                                          wallclock=time.time).handle)
+    paused = post("/api/calls/call-5/recording", json={"on": False}, headers=desk.auth("kefu01"))
+    assert paused.status_code == 200, paused.text
+    assert paused.json() == {"call_id": "call-5", "command": "call.record",
+                             "result": {"recording": True, "paused": True}}
+    assert recorder.paused
+    resumed = post("/api/calls/call-5/recording", json={"on": True}, headers=desk.auth("banzhang"))
+    assert resumed.status_code == 200 and resumed.json()["result"]["paused"] is False and not recorder.paused
+    unknown = post("/api/calls/call-gone/recording", json={"on": False}, headers=desk.auth("kefu01"))
+    assert unknown.status_code == 404 and unknown.json()["error"] == "call.unknown_call"
+    not_his = post("/api/calls/call-5/recording", json={"on": False}, headers=desk.auth("kefu02"))
+    assert not_his.status_code == 403 and not recorder.paused
+    assert recorder.finish().pauses == ((0.0, 0.0),)  # paused and resumed before any audio came
     assert handled == [Hangup("call-5", by="kefu01"), Hangup("call-gone", by="kefu01"),
                        TransferCall("call-5", queue="complaints", by="banzhang")]
     assert post("/api/calls/call-5/hangup", headers=desk.auth("courier")).status_code == 403
-    assert [type(c) for c in handled].count(RecordCall) == 0
 
 
 def test_commands_without_an_engine_are_503(desk: Desk) -> None:
