@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime
 
 import pytest
 
 from fakes import FakeStore
 from waterline.calls.shipped import shipped_text
-from waterline.telephony.flowsetup import BENCH_FLOWS, LoopScheduler, LoopWorker, load_routes
+from waterline.telephony.flowsetup import BENCH_FLOWS, FlowRuntime, LoopScheduler, LoopWorker, load_routes
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
@@ -100,3 +101,46 @@ def test_bench_routes_are_parsed_once() -> None:
     first = load_routes(None, bench=True)
     again = load_routes(None, bench=True, previous=first)
     assert all(again[did] is first[did] for did in BENCH_FLOWS)
+
+
+class _Host:
+    """What FlowRuntime.reload needs of a flow host."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, object] = {}
+
+    def set_routes(self, routes: dict[str, object]) -> None:
+        self.routes = routes
+
+
+@pytest.mark.parametrize("warm_first", [True, False])
+def test_ready_follows_both_the_warm_up_and_serving_whichever_comes_last(warm_first: bool) -> None:
+    async def scenario() -> list[str]:
+        loop = asyncio.get_running_loop()
+        said: list[str] = []
+        release = threading.Event()
+        runtime = FlowRuntime(
+            _Host(), loop, LoopWorker(loop), None, None, bench=False, refresh=3600,  # type: ignore[arg-type]
+            warm=(lambda: None if release.wait(5) else None,), ready=lambda: said.append("ready"))
+        await runtime.start()
+        if warm_first:
+            release.set()
+            await asyncio.sleep(0.2)
+            assert said == []  # warm, but the engine does not listen yet
+            said.append("started")
+            runtime.serving()
+        else:
+            said.append("started")
+            runtime.serving()
+            await asyncio.sleep(0.05)
+            assert said == ["started"]  # listening, still warming up
+            release.set()
+        for _ in range(100):
+            if "ready" in said:
+                break
+            await asyncio.sleep(0.02)
+        runtime.serving()  # a second call says nothing more
+        await runtime.close()
+        return said
+
+    assert asyncio.run(scenario()) == ["started", "ready"]

@@ -337,6 +337,7 @@ async def serve(
         await events.start()
         journal.write("engine_started", time.time(), host=bound_host, port=bound_port, loop=loop_kind)
         journal.flush()
+        flows.serving()
         if on_ready is not None:
             on_ready(Running(hub, switch, media, bound_host, bound_port, loop_kind, events))
         while not stop.is_set():

@@ -159,6 +159,9 @@ class FlowRuntime:
         self.refresh = refresh
         self.warm = warm
         self.ready = ready
+        self._warmed = not warm
+        self._serving = False
+        self._ready_sent = False
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> int:
@@ -173,12 +176,27 @@ class FlowRuntime:
                 _log.exception("could not close the calls left open by the last run")
         await self.reload()
         builds = [self.loop.run_in_executor(self.worker.executor, build) for build in self.warm]
-        if self.ready is not None:
-            ready = self.ready
+        if builds:
             warmed = asyncio.gather(*builds, return_exceptions=True)
-            warmed.add_done_callback(lambda _done: ready())
+            warmed.add_done_callback(lambda _done: self._warm_done())
         self._task = self.loop.create_task(self._refresh_forever())
         return recovered
+
+    def serving(self) -> None:
+        """The engine listens and takes calls (it journaled ``engine_started``): ``ready`` may follow."""
+        self._serving = True
+        self._maybe_ready()
+
+    def _warm_done(self) -> None:
+        self._warmed = True
+        self._maybe_ready()
+
+    def _maybe_ready(self) -> None:
+        # ready means serving AND warm: a warm-up that finishes before the engine listens waits for it,
+        # so the journal always has engine_started before engine_ready
+        if self._warmed and self._serving and not self._ready_sent and self.ready is not None:
+            self._ready_sent = True
+            self.ready()
 
     async def reload(self) -> None:
         """Read the routes once (blocking part in the worker)."""
