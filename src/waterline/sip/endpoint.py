@@ -22,7 +22,7 @@ from waterline.sip import events as ev
 from waterline.sip.auth import AuthError, answer_challenge, choose_challenge, make_cnonce
 from waterline.sip.dialog import Dialog, DialogState, SessionTimer, uac_session_timer, uas_session_timer
 from waterline.sip.errors import LocalProtocolError, RemoteProtocolError
-from waterline.sip.headers import Headers, Via, quote
+from waterline.sip.headers import Headers, Via, parse_name_addr, quote
 from waterline.sip.info import InfoError, parse_dtmf_info
 from waterline.sip.message import REASONS, Request, Response, error_response, make_response, parse_message
 from waterline.sip.policy import AuthDecision, EdgePolicy, Verdict
@@ -49,8 +49,8 @@ Address = tuple[str, int]
 Outgoing = tuple[bytes, Address, str]
 
 # methods we implement; others we recognise get 405 with Allow, unknown ones 501 (§8.2.1)
-IMPLEMENTED = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE", "REGISTER"})
-KNOWN_NOT_ALLOWED = frozenset({"SUBSCRIBE", "NOTIFY", "PUBLISH", "REFER", "MESSAGE", "PRACK"})
+IMPLEMENTED = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE", "REGISTER", "REFER"})
+KNOWN_NOT_ALLOWED = frozenset({"SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE", "PRACK"})
 SUPPORTED_OPTIONS = frozenset({"timer"})
 SDP = "application/sdp"
 INFO_TYPES = frozenset({"application/dtmf-relay", "application/dtmf"})
@@ -143,6 +143,9 @@ class Leg:
         "session_at",
         "session_headers",
         "cancel_tx",
+        "refer_tx",
+        "refer_id",
+        "refer_active",
         "_deadline",
         "__weakref__",
     )
@@ -179,6 +182,9 @@ class Leg:
         self.session_at: float | None = None
         self.session_headers: tuple[tuple[str, str], ...] = ()
         self.cancel_tx: ClientTransaction | None = None
+        self.refer_tx: ServerTransaction | None = None  # a REFER waiting for call control's answer
+        self.refer_id = 0  # the CSeq of the accepted REFER: its subscription's ``Event: refer;id=``
+        self.refer_active = False  # the implicit subscription awaits its final NOTIFY
         self._deadline: float | None = None
 
     @property
@@ -364,6 +370,12 @@ class Endpoint:
             self.reinvite(command.call, command.sdp, now)
         elif isinstance(command, ev.SendInfo):
             self.send_info(command.call, command.body, now, content_type=command.content_type)
+        elif isinstance(command, ev.AcceptRefer):
+            self.accept_refer(command.call, now)
+        elif isinstance(command, ev.RejectRefer):
+            self.reject_refer(command.call, now, status=command.status, reason=command.reason)
+        elif isinstance(command, ev.NotifyRefer):
+            self.notify_refer(command.call, command.status, now, reason=command.reason)
         return None
 
     def ring(self, call: str, now: float, *, status: int = 180, sdp: bytes | None = None) -> bool:
@@ -466,6 +478,48 @@ class Endpoint:
         if leg is None or leg.dialog is None or leg.state is LegState.ENDED:
             return False
         self._send_in_dialog(leg, "INFO", now, body=body, content_type=content_type)
+        return True
+
+    def accept_refer(self, call: str, now: float) -> bool:
+        """Answer the leg's pending REFER 202 and send the first NOTIFY (RFC 3515 §2.4.4); False if none."""
+        leg = self._legs.get(call)
+        if leg is None or leg.refer_tx is None or leg.state is LegState.ENDED:
+            return False
+        tx = leg.refer_tx
+        leg.refer_tx = None
+        leg.refer_id = tx.request.cseq.seq
+        self._respond(tx, tx.request, 202, now)
+        leg.refer_active = True
+        self.notify_refer(call, 100, now)
+        return True
+
+    def reject_refer(self, call: str, now: float, *, status: int = 403, reason: str | None = None) -> bool:
+        """Refuse the leg's pending REFER with a 4xx-6xx status; False if there is none."""
+        if not 400 <= status <= 699:
+            raise LocalProtocolError("reject_refer needs a 4xx-6xx status")
+        leg = self._legs.get(call)
+        if leg is None or leg.refer_tx is None:
+            return False
+        tx = leg.refer_tx
+        leg.refer_tx = None
+        self._respond(tx, tx.request, status, now, reason=reason)
+        return True
+
+    def notify_refer(self, call: str, status: int, now: float, *, reason: str | None = None) -> bool:
+        """NOTIFY the referrer of the transfer's progress as a ``message/sipfrag`` status line; a final
+        status (>= 200) terminates the implicit subscription. False when there is nothing to notify."""
+        if not 100 <= status <= 699:
+            raise LocalProtocolError("notify_refer needs a 1xx-6xx status")
+        leg = self._legs.get(call)
+        if leg is None or not leg.refer_active or leg.dialog is None or leg.state is LegState.ENDED:
+            return False
+        final = status >= 200
+        state = "terminated;reason=noresource" if final else "active;expires=60"
+        if final:
+            leg.refer_active = False
+        fragment = f"SIP/2.0 {status} {reason or REASONS.get(status, '')}\r\n".encode()
+        self._send_in_dialog(leg, "NOTIFY", now, body=fragment, content_type="message/sipfrag;version=2.0",
+                             extra=(("Event", f"refer;id={leg.refer_id}"), ("Subscription-State", state)))
         return True
 
     def dial(
@@ -592,6 +646,9 @@ class Endpoint:
         elif method == "BYE":
             if response.status >= 200:
                 self._forget(leg)
+        elif method == "NOTIFY":
+            if response.status >= 300:
+                leg.refer_active = False  # the referrer dropped the subscription (481) or failed it
         elif method in ("INFO", "UPDATE", "OPTIONS") and response.status >= 300:
             if response.status in (408, 481):
                 self._dialog_gone(leg, now)
@@ -645,7 +702,7 @@ class Endpoint:
         elif method == "REGISTER":
             self._handle_register(request, tx, addr, transport, now)
         else:
-            # BYE, INFO, UPDATE outside any dialog
+            # BYE, INFO, UPDATE, REFER outside any dialog (we transfer only calls we are in)
             self._respond(tx, request, 481, now)
 
     def _screen(self, request: Request, tx: ServerTransaction, to_tag: str | None, addr: Address,
@@ -814,8 +871,32 @@ class Endpoint:
             self._handle_info(leg, request, tx, now)
         elif method == "OPTIONS":
             self._respond(tx, request, 200, now, extra=self._capabilities())
+        elif method == "REFER":
+            self._handle_refer(leg, request, tx, now)
         else:
             self._respond(tx, request, 405, now, extra=(("Allow", self._allow),))
+
+    def _handle_refer(self, leg: Leg, request: Request, tx: ServerTransaction, now: float) -> None:
+        # RFC 3515 §2.4.1: exactly one Refer-To; only a confirmed call can be transferred
+        values = request.headers.get_all("Refer-To")
+        if len(values) != 1:
+            reason = "Multiple Refer-To" if values else "Missing Refer-To"
+            self._respond(tx, request, 400, now, reason=reason)
+            return
+        try:
+            target = parse_name_addr(values[0]).uri
+        except RemoteProtocolError:
+            self._respond(tx, request, 400, now, reason="Bad Refer-To")
+            return
+        if leg.state is not LegState.ESTABLISHED:
+            self._respond(tx, request, 403, now, reason="Call Not Established")
+            return
+        if leg.refer_tx is not None or leg.refer_active:
+            self._respond(tx, request, 491, now)  # one transfer at a time
+            return
+        leg.refer_tx = tx
+        self._events.append(ev.ReferReceived(leg.call, str(target), target.user,
+                                             request.headers.get("Referred-By")))
 
     def _handle_reoffer(self, leg: Leg, request: Request, tx: ServerTransaction, now: float) -> None:
         if request.method == "INVITE" and leg.state is LegState.INCOMING:
@@ -1311,6 +1392,10 @@ class Endpoint:
         leg.ok_bytes = None
         leg.session_at = leg.retransmit_at = leg.give_up_at = None
         leg.update_deadline()
+        if leg.refer_tx is not None:  # a REFER nobody answered: the call it would transfer is gone
+            leg.refer_tx.terminate()
+            leg.refer_tx = None
+        leg.refer_active = False
         self._legs.pop(leg.call, None)
         self._events.append(ev.CallEnded(leg.call, reason, status))
 

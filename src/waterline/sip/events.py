@@ -133,6 +133,17 @@ class RequestFailed:
     status: int  # 408 on timeout, 503 on transport error
 
 
+@dataclass(frozen=True, slots=True)
+class ReferReceived:
+    """The peer asked us to transfer the call (REFER in the dialog, RFC 3515); answer with
+    :class:`AcceptRefer` (202, then report progress with :class:`NotifyRefer`) or :class:`RejectRefer`."""
+
+    call: str
+    refer_to: str  # the Refer-To URI
+    refer_user: str | None  # its user part, unescaped (``kefu2``, a queue name)
+    referred_by: str | None  # the raw Referred-By value (RFC 3892), if any
+
+
 Event = (
     IncomingCall
     | CallRinging
@@ -146,6 +157,7 @@ Event = (
     | Unregistered
     | RequestRefused
     | RequestFailed
+    | ReferReceived
 )
 
 
@@ -217,4 +229,32 @@ class Dial:
     credentials: tuple[str, str] | None = field(default=None, repr=False)
 
 
-Command = Ring | Answer | Reject | Hangup | Reinvite | SendInfo | Dial
+@dataclass(frozen=True, slots=True)
+class AcceptRefer:
+    """Accept the leg's pending REFER: 202 Accepted, then the first NOTIFY (``SIP/2.0 100 Trying``)."""
+
+    call: str
+
+
+@dataclass(frozen=True, slots=True)
+class RejectRefer:
+    """Refuse the leg's pending REFER with a 4xx-6xx status (403, 404 ...)."""
+
+    call: str
+    status: int = 403
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyRefer:
+    """Report an accepted REFER's progress in a NOTIFY (``message/sipfrag``): ``status`` 1xx keeps the
+    implicit subscription active, a final one (200, 404 ...) terminates it."""
+
+    call: str
+    status: int
+    reason: str | None = None
+
+
+Command = (
+    Ring | Answer | Reject | Hangup | Reinvite | SendInfo | Dial | AcceptRefer | RejectRefer | NotifyRefer
+)
