@@ -54,6 +54,7 @@ from waterline.sip.sdp import AnswerCache, SdpError, SessionDescription, build_o
 from waterline.telephony.bridge import BridgedSession, Media, Recorder, bridge_media, configure_answer
 from waterline.telephony.callflow import Handle, Scheduler, Worker
 from waterline.telephony.eventport import CommandRefused
+from waterline.telephony.hold import HoldState
 from waterline.telephony.journal import Journal
 from waterline.telephony.media import law_for_codec
 from waterline.telephony.prompt import Player, Prompt
@@ -157,6 +158,7 @@ class _Leg:
     relay: Relay | None = None
     ringing: bool = False
     version: int = 1
+    hold: HoldState | None = None  # the caller's hold passed through (telephony.hold)
 
 
 @dataclass(slots=True)
@@ -230,6 +232,8 @@ class Distributor:
         self._loading = False
         self.failovers = 0
         self.load_errors = 0
+        self.on_reinvite_answered: Callable[[_Leg, ev.ReinviteAnswered], None] | None = None
+        """Told of the answers to our own re-INVITEs on agents' legs (the caller's hold passed through)."""
 
     # -- configuration --------------------------------------------------------------------------------
 
@@ -408,6 +412,16 @@ class Distributor:
             self._calls.pop(call_id, None)  # a call-back keeps its place: the ACD calls the customer later
         self._feed(ae.CallerHungUp(call_id))
 
+    def bridged(self, caller_leg: str) -> tuple[_Leg, BridgedSession] | None:
+        """The agent's leg bridged to the caller on ``caller_leg`` and the caller's media, or None."""
+        for queued in self._calls.values():
+            leg = queued.agent_leg
+            if (queued.call.leg == caller_leg and leg is not None and queued.bridged_at is not None
+                    and queued.customer_leg is None and not queued.gone and leg.sip in self._by_sip):
+                caller = self.media.get(caller_leg)
+                return None if caller is None else (leg, caller)
+        return None
+
     @property
     def waiting(self) -> int:
         """Callers in the ACD now (waiting or bridged)."""
@@ -493,6 +507,8 @@ class Distributor:
             self._ended(leg, event)
         elif isinstance(event, ev.Reinvited):
             self._reinvited(leg, event)
+        elif isinstance(event, ev.ReinviteAnswered) and self.on_reinvite_answered is not None:
+            self.on_reinvite_answered(leg, event)
         return True
 
     def _reinvited(self, leg: _Leg, event: ev.Reinvited) -> None:

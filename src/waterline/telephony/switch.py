@@ -117,6 +117,8 @@ class Switch:
         self.flows = flows
         self.transfers: LegTaker | None = None
         self.agent_calls: AgentCallTaker | None = None
+        self.on_reoffer: Callable[[str, bytes], None] | None = None
+        """Told of a caller's re-INVITE once answered (``telephony.hold`` passes a hold to the agent)."""
         self._calls: dict[str, _Call] = {}
         self._next_port = MEDIA_PORTS[0]
         self._sessions = 0
@@ -351,6 +353,8 @@ class Switch:
             self._configure(call.session, sdp[1])
         self._journal.write("call_held" if event.on_hold else "call_resumed", self._clock(), call=event.call,
                             call_id=call.call_id)
+        if self.on_reoffer is not None:
+            self.on_reoffer(event.call, event.sdp_offer)
 
     # ------------------------------------------------------------------ helpers
 
