@@ -567,3 +567,35 @@ def test_an_agent_hanging_up_during_the_whisper_ends_the_call_for_the_acd() -> N
     rig.distributor.handle(ev.CallEnded("out1", "remote-bye"))
     assert call.did_[-1][0] == "agent_ended"
     assert rig.distributor.acd.agent_state("a1").value == "available"
+
+
+def test_the_agents_phone_transfers_blind_with_refer_and_hears_the_outcome_in_notifys() -> None:
+    rig = Rig()
+    rig.configure((_queue(), [QueueMember("a1")], 1), (_queue(name="complaints"), [QueueMember("a2")], 1),
+                  states={"a1": AVAILABLE, "a2": AVAILABLE, "a3": AVAILABLE})
+    call = rig.caller()
+    rig.distributor.enter(call, "orders")
+    rig.distributor.handle(ev.CallAnswered("out1", ANSWER_PCMU))
+    seen = len(rig.commands)  # (the rig names dialled legs by counting the commands)
+    assert rig.distributor.handle(ev.ReferReceived("out1", "sip:nobody@192.0.2.9", "nobody", None))
+    # an unknown target: 404 in the final NOTIFY, and the call stays bridged
+    assert rig.commands[seen:] == [ev.AcceptRefer("out1"), ev.NotifyRefer("out1", 404)]
+    assert call.did_[-1] == ("connected", "a1")
+    seen = len(rig.commands)
+    rig.distributor.handle(ev.ReferReceived("out1", "sip:a3@192.0.2.9", "a3", "<sip:a1@192.0.2.1>"))
+    accept, notify, hangup, dial = rig.commands[seen:]
+    assert accept == ev.AcceptRefer("out1")
+    assert (notify, hangup) == (ev.NotifyRefer("out1", 200), ev.Hangup("out1"))  # NOTIFY before the BYE
+    assert isinstance(dial, ev.Dial) and dial.target == "sip:a3@192.0.2.3:5062"
+    assert call.did_[-1] == ("hold", "queue-moh")
+    assert rig.distributor.acd.agent_state("a1").value == "available"
+    rig.distributor.handle(ev.CallEnded("out1", "remote-bye"))  # the phone's own BYE, or ours: the same
+    assert ("agent_ended", 0.0) not in call.did_
+    assert "acd_transferred" in rig.journal_events()
+    rig.distributor.handle(ev.CallAnswered("out2", ANSWER_PCMU))
+    assert call.did_[-1] == ("connected", "a3")
+    seen = len(rig.commands)
+    rig.distributor.handle(ev.ReferReceived("out2", "sip:complaints@192.0.2.9", "complaints", None))
+    accepted = [ev.AcceptRefer("out2"), ev.NotifyRefer("out2", 200), ev.Hangup("out2")]
+    assert rig.commands[seen:seen + 3] == accepted
+    assert rig.dials()[-1].target == "sip:a2@192.0.2.2:5062"

@@ -149,6 +149,12 @@ def test_reinvite_for_unknown_call_is_refused_481() -> None:
     assert endpoint.commands == [ev.Reject("ghost", 481, "Call/Transaction Does Not Exist")]
 
 
+def test_refer_on_a_leg_no_acd_agent_holds_is_refused_403() -> None:
+    switch, endpoint, _ = _switch()
+    switch.handle(ev.ReferReceived("leg1", "sip:kefu2@127.0.0.1", "kefu2", None), 0.0)
+    assert endpoint.commands == [ev.RejectRefer("leg1", 403, "Transfer Not Allowed")]
+
+
 def test_ring_extension_rings_and_gives_up_after_the_limit() -> None:
     switch, endpoint, log = _switch()
     switch.handle(_incoming("*41"), 100.0)

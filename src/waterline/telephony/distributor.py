@@ -51,6 +51,7 @@ from waterline.services.ports import QueueDefinition, UnitOfWork
 from waterline.services.queues import store_log
 from waterline.sip import events as ev
 from waterline.sip.sdp import AnswerCache, SdpError, SessionDescription, build_offer
+from waterline.telephony import refer
 from waterline.telephony.bridge import BridgedSession, Media, Recorder, bridge_media, configure_answer
 from waterline.telephony.callflow import Handle, Scheduler, Worker
 from waterline.telephony.eventport import CommandRefused
@@ -434,10 +435,12 @@ class Distributor:
         return {live.Hangup.NAME: self._hangup_command, live.AgentStateNotice.NAME: self._state_command,
                 live.TransferCall.NAME: self._transfer_command}
 
-    def _transfer_command(self, command: live.TransferCall) -> Mapping[str, object] | None:
+    def _transfer_command(self, command: live.TransferCall,
+                          before_hangup: Callable[[], None] | None = None) -> Mapping[str, object] | None:
         """Blind transfer of a bridged call: the agent's leg is hung up and the caller queues again, in
         ``queue`` or for ``agent`` alone (a queue of one, ringing :data:`AGENT_TRANSFER_RING` s, then the
-        flow's failure branch: voicemail)."""
+        flow's failure branch: voicemail). ``before_hangup`` runs once the transfer is sure, before the
+        agent's leg is hung up (a phone's REFER gets its final NOTIFY there)."""
         queued = self._calls.get(command.call_id)
         if queued is None or queued.gone or queued.bridged_at is None or queued.customer_leg is not None:
             raise CommandRefused("unknown_call", "没有这个正在通话的来电",
@@ -456,6 +459,8 @@ class Distributor:
             self.acd.configure_queue(config, [QueueMember(command.agent)])
         leg = queued.agent_leg
         self._unbridge(queued)
+        if before_hangup is not None:
+            before_hangup()
         if leg is not None and leg.sip is not None:
             leg.cancelled = True
             self.send(ev.Hangup(leg.sip))
@@ -507,9 +512,16 @@ class Distributor:
             self._ended(leg, event)
         elif isinstance(event, ev.Reinvited):
             self._reinvited(leg, event)
-        elif isinstance(event, ev.ReinviteAnswered) and self.on_reinvite_answered is not None:
-            self.on_reinvite_answered(leg, event)
+        elif isinstance(event, ev.ReferReceived):  # the agent's transfer key (RFC 3515)
+            status = refer.referred(event, call_id=leg.call_id, agent=leg.agent, send=self.send,
+                                    knows_queue=self.knows, knows_agent=self._knows_agent,
+                                    transfer=self._transfer_command)
+            self.journal.write("acd_refer", self.wallclock(), leg=event.call, agent=leg.agent,
+                               call_id=leg.call_id, refer_to=event.refer_to, status=status)
         return True
+
+    def _knows_agent(self, username: str) -> bool:
+        return username in self.acd.agent_states()
 
     def _reinvited(self, leg: _Leg, event: ev.Reinvited) -> None:
         """The agent's phone moved its media or put the caller on hold (RFC 3264 §8): answer in kind, and

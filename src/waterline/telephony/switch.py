@@ -165,6 +165,9 @@ class Switch:
             else:
                 self._journal.write("dtmf", self._clock(), call=event.call,
                                     call_id=call.call_id if call else None, digit=event.digit, via="info")
+        elif isinstance(event, ev.ReferReceived):
+            # only an ACD agent's leg can be transferred (the distributor took those): refuse the rest
+            self._endpoint.send(ev.RejectRefer(event.call, 403, "Transfer Not Allowed"), now)
         elif isinstance(event, ev.RequestRefused):
             # Counted, not journalled: a flood of junk must not turn into a flood of log lines.
             self.refused += 1
