@@ -17,6 +17,7 @@ from waterline.services.ports import QueueDefinition
 from waterline.sip import events as ev
 from waterline.telephony.distributor import AcdSnapshot, Distributor, LegChain, announcement
 from waterline.telephony.eventport import CommandRefused
+from waterline.telephony.hold import CallerHold
 from waterline.telephony.journal import Journal
 from waterline.telephony.prompt import Prompt
 from waterline.telephony.transfer import TransferPolicy, Trunk
@@ -599,3 +600,26 @@ def test_the_agents_phone_transfers_blind_with_refer_and_hears_the_outcome_in_no
     accepted = [ev.AcceptRefer("out2"), ev.NotifyRefer("out2", 200), ev.Hangup("out2")]
     assert rig.commands[seen:seen + 3] == accepted
     assert rig.dials()[-1].target == "sip:a2@192.0.2.2:5062"
+
+
+def test_the_callers_hold_reaches_the_bridged_agent_leg_and_its_answer_comes_back() -> None:
+    rig = Rig()
+    rig.configure((_queue(), [QueueMember("a1")], 1), states={"a1": AVAILABLE})
+    call = rig.caller()
+    assert rig.distributor.bridged(call.leg) is None  # not bridged yet
+    rig.distributor.enter(call, "orders")
+    rig.distributor.handle(ev.CallAnswered("out1", ANSWER_PCMU))
+    bridged = rig.distributor.bridged(call.leg)
+    assert bridged is not None and bridged[0].sip == "out1"
+    hold = CallerHold(send=rig.send, find=rig.distributor.bridged, journal=rig.journal,
+                      wallclock=lambda: rig.now, call_later=rig.call_later, rng=random.Random(1),
+                      media_ip=lambda: "127.0.0.1")
+    rig.distributor.on_reinvite_answered = hold.answered
+    held = ANSWER_PCMU.replace(b"a=sendrecv", b"a=sendonly")
+    hold.reoffered(call.leg, held)
+    reinvite = rig.commands[-1]
+    assert isinstance(reinvite, ev.Reinvite) and reinvite.call == "out1" and b"a=sendonly" in reinvite.sdp
+    answer = ANSWER_PCMU.replace(b"o=target 1 1", b"o=target 1 2").replace(b"a=sendrecv", b"a=recvonly")
+    assert rig.distributor.handle(ev.ReinviteAnswered("out1", 200, answer))
+    assert "hold_passed" in rig.journal_events()
+    assert not any(isinstance(c, ev.Hangup) for c in rig.commands)

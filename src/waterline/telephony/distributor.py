@@ -512,6 +512,8 @@ class Distributor:
             self._ended(leg, event)
         elif isinstance(event, ev.Reinvited):
             self._reinvited(leg, event)
+        elif isinstance(event, ev.ReinviteAnswered) and self.on_reinvite_answered is not None:
+            self.on_reinvite_answered(leg, event)  # the caller's hold passed through (telephony.hold)
         elif isinstance(event, ev.ReferReceived):  # the agent's transfer key (RFC 3515)
             status = refer.referred(event, call_id=leg.call_id, agent=leg.agent, send=self.send,
                                     knows_queue=self.knows, knows_agent=self._knows_agent,
