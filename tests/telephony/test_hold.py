@@ -4,6 +4,9 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from test_bridge import ANSWER_PCMU
+from test_bridge import Rig as TransferRig
+
 from waterline.rtp.g711 import PCMU, Law
 from waterline.sip import events as ev
 from waterline.sip.sdp import Direction, SessionDescription, build_offer, parse_sdp
@@ -201,3 +204,30 @@ def test_lost_offer_is_retried_a_bounded_number_of_times() -> None:
         handle.callback()
     assert len(rig.offers()) == MAX_ATTEMPTS
     assert rig.events().count("hold_failed") == MAX_ATTEMPTS
+
+
+def test_a_flow_transfers_leg_is_held_and_resumed_too() -> None:
+    rig = TransferRig(allowed=("13800000000",))
+    assert rig.transfers.bridged("leg1") is None
+    assert rig.start("13800000000")
+    assert rig.transfers.bridged("leg1") is None  # ringing: nothing to hold yet
+    rig.transfers.handle(ev.CallAnswered("out1", ANSWER_PCMU))
+    bridged = rig.transfers.bridged("leg1")
+    assert bridged is not None and bridged[0].sip == "out1"
+    hold = CallerHold(send=rig.send, find=rig.transfers.bridged, journal=rig.log, wallclock=lambda: 1.0,
+                      call_later=rig.later, rng=random.Random(1), media_ip=lambda: "127.0.0.1")
+    rig.transfers.on_reinvite_answered = hold.answered
+    hold.reoffered("leg1", caller_offer("inactive"))
+    reinvite = rig.commands[-1]
+    assert isinstance(reinvite, ev.Reinvite) and reinvite.call == "out1"
+    assert parse_sdp(reinvite.sdp).media[0].direction is Direction.INACTIVE
+    assert rig.caller.forward is None
+    assert rig.transfers.handle(ev.ReinviteAnswered("out1", 200, agent_answer("inactive").replace(
+        b"RTP/AVP 0 101", b"RTP/AVP 0")))
+    hold.reoffered("leg1", caller_offer("sendrecv"))
+    assert rig.caller.forward is not None
+    resume = rig.commands[-1]
+    assert isinstance(resume, ev.Reinvite) and parse_sdp(resume.sdp).media[0].direction is Direction.SENDRECV
+    events = [e["event"] for e in rig.journal()]
+    assert events.count("hold_passed") == 1 and "hold_failed" not in events
+    assert not any(isinstance(c, ev.Hangup) for c in rig.commands)

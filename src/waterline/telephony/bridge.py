@@ -24,7 +24,7 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from waterline.config import Settings
 from waterline.rtp.g711 import Law
@@ -35,6 +35,9 @@ from waterline.telephony.journal import Journal
 from waterline.telephony.media import Feed, MediaStats, law_for_codec
 from waterline.telephony.relay import LegFormat, Relay
 from waterline.telephony.transfer import Destination, Refusal, TransferPolicy, Trunk
+
+if TYPE_CHECKING:
+    from waterline.telephony.hold import HoldState
 
 __all__ = ["RING_TIMEOUT", "BridgedSession", "Media", "Recorder", "TransferDone", "Transfers",
            "bridge_media", "configure_answer", "policy_from_settings"]
@@ -116,6 +119,13 @@ class _Leg:
     answered_at: float | None = None
     timer: Handle | None = None
     relay: Relay | None = field(default=None, repr=False)
+    version: int = 1  # of our SDP on this leg (a hold re-INVITE raises it)
+    hold: HoldState | None = None  # the caller's hold passed through (telephony.hold)
+
+    @property
+    def sip(self) -> str | None:
+        """The endpoint's id of this leg."""
+        return self.leg
 
 
 class Transfers:
@@ -143,6 +153,8 @@ class Transfers:
         self._by_leg: dict[str, _Leg] = {}
         self._sessions = 0
         self.refused = 0
+        self.on_reinvite_answered: Callable[[_Leg, ev.ReinviteAnswered], None] | None = None
+        """Told of the answers to our own re-INVITEs on these legs (the caller's hold passed through)."""
         self.agent_busy: Callable[[str, bool], None] | None = None
         """Told when an agent's phone is rung by a transfer (True) and free again (False): the ACD does
         not ring an agent busy outside it (ring-in-use off)."""
@@ -203,6 +215,13 @@ class Transfers:
         self._unbridge(leg)
         self.send(ev.Hangup(leg.leg))
 
+    def bridged(self, caller_leg: str) -> tuple[_Leg, BridgedSession] | None:
+        """The answered leg bridged to the caller on ``caller_leg`` and the caller's media, or None."""
+        leg = self._by_caller.get(caller_leg)
+        if leg is None or leg.relay is None or leg.leg not in self._by_leg:
+            return None
+        return leg, leg.caller
+
     def handle(self, event: object) -> bool:
         """Take an endpoint event if it is about one of our outgoing legs (True), else leave it (False)."""
         call = getattr(event, "call", None)
@@ -219,6 +238,8 @@ class Transfers:
         elif isinstance(event, ev.Reinvited):
             # the other side moved its media or put us on hold: keep our offer's answer as it is
             self.send(ev.Answer(event.call, leg.offer.to_bytes()))
+        elif isinstance(event, ev.ReinviteAnswered) and self.on_reinvite_answered is not None:
+            self.on_reinvite_answered(leg, event)
         return True
 
     # -- internals ---------------------------------------------------------------------------------------

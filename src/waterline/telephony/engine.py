@@ -321,11 +321,11 @@ async def serve(
         uow_factory=flows.uow_factory, speak=flows.host.speak, hangup=schedule_hangup, clock=time.monotonic,
         wallclock=time.time, acd=distributor)
     switch.transfers = LegChain(transfers, distributor)
-    hold = CallerHold(send=send_transfer, find=distributor.bridged, journal=journal, wallclock=time.time,
-                      call_later=loop.call_later, rng=random.Random(rng.getrandbits(64)),
-                      media_ip=lambda: media_ip)
-    switch.on_reoffer = hold.reoffered  # the caller's hold re-INVITE goes on to the bridged agent
-    distributor.on_reinvite_answered = hold.answered
+    hold = CallerHold(send=send_transfer, find=lambda leg: distributor.bridged(leg) or transfers.bridged(leg),
+                      journal=journal, wallclock=time.time, call_later=loop.call_later,
+                      rng=random.Random(rng.getrandbits(64)), media_ip=lambda: media_ip)
+    switch.on_reoffer = hold.reoffered  # the caller's hold re-INVITE goes on to the bridged agent or target
+    distributor.on_reinvite_answered = transfers.on_reinvite_answered = hold.answered
     recovered = await flows.start()  # calls a crash left open are closed, and routes read, before any call
     distributor.start()
     if recovered:

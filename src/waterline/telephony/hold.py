@@ -78,9 +78,12 @@ class HoldState:
 
 
 class HeldLeg(Protocol):
-    """The other leg of a bridge (the distributor's agent leg fits)."""
+    """The other leg of a bridge (the distributor's agent leg, a flow transfer's leg)."""
 
-    sip: str | None
+    @property
+    def sip(self) -> str | None:
+        """The endpoint's id of the leg (None before it was dialled)."""
+
     session: BridgedSession
     offer: SessionDescription
     version: int
