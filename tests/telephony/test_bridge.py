@@ -255,3 +255,11 @@ def test_an_agent_rung_by_a_transfer_is_busy_for_the_acd_until_the_leg_ends() ->
     assert busy == [("1001", True)]
     rig.transfers.handle(ev.CallEnded("out1", "rejected", 486))
     assert busy == [("1001", True), ("1001", False)]
+
+
+def test_a_refer_from_a_transferred_leg_is_refused_at_once() -> None:
+    rig = Rig(allowed=("13800000000",))
+    rig.start("13800000000")
+    rig.transfers.handle(ev.CallAnswered("out1", ANSWER_PCMU))
+    assert rig.transfers.handle(ev.ReferReceived("out1", "sip:kefu2@127.0.0.1", "kefu2", None))
+    assert rig.commands[-1] == ev.RejectRefer("out1", 403)

@@ -240,6 +240,10 @@ class Transfers:
             self.send(ev.Answer(event.call, leg.offer.to_bytes()))
         elif isinstance(event, ev.ReinviteAnswered) and self.on_reinvite_answered is not None:
             self.on_reinvite_answered(leg, event)
+        elif isinstance(event, ev.ReferReceived):
+            # a phone reached by a flow's transfer cannot pass the caller on (only ACD agents' legs can):
+            # answer its REFER at once, or it waits ~32 s for a reply that never comes
+            self.send(ev.RejectRefer(event.call, 403))
         return True
 
     # -- internals ---------------------------------------------------------------------------------------
