@@ -34,7 +34,10 @@ function row(call) {
   return tr;
 }
 
+let listing = 0; // the latest search: an earlier answer arriving after it must not replace its rows
+
 async function list() {
+  const mine = ++listing;
   const from = $("cl-from").value, to = $("cl-to").value;
   try {
     const calls = await api("/api/calls", {
@@ -45,6 +48,7 @@ async function list() {
         caller: $("cl-caller").value.trim(), outcome: $("cl-outcome").value, limit: PAGE, offset: search.offset,
       },
     });
+    if (mine !== listing) return;
     fill($("cl-rows"), calls.length ? calls.map(row) : el("tr", {}, el("td", { colspan: "9", class: "wl-empty" }, t("shell.empty"))));
     $("cl-page").textContent = t("calls.page", { from: calls.length ? search.offset + 1 : 0, to: search.offset + calls.length });
     $("cl-prev").disabled = search.offset === 0;
