@@ -25,7 +25,7 @@ from waterline.domain.overrides import HolidayOverride
 from waterline.domain.products import Product, ProductKind
 from waterline.domain.queuelog import QueueLogRecord
 from waterline.domain.stations import Courier, Station, daily_hours
-from waterline.domain.tasks import Complaint, Task, TaskState
+from waterline.domain.tasks import Complaint, Task, TaskKind, TaskState
 from waterline.domain.tickets import TicketAccount, TicketEntry
 from waterline.services.ports import (
     AgentRepository,
@@ -430,6 +430,11 @@ class FakeTasks(_Repo):
         found = [t for t in self.data.tasks.values() if state is None or t.state is state]
         found.sort(key=lambda t: (t.created_at, t.id or 0), reverse=True)
         return copy.deepcopy(found[offset : offset + limit])
+
+    def find_open(self, call_id: str, kind: TaskKind) -> Task | None:
+        found = [t for t in self.data.tasks.values()
+                 if t.call_id == call_id and t.kind is kind and t.state is TaskState.OPEN]
+        return copy.deepcopy(max(found, key=lambda t: t.id or 0)) if found else None
 
 
 class FakeComplaints(_Repo):

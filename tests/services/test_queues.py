@@ -19,7 +19,9 @@ from waterline.calls.queue import (
 )
 from waterline.calls.queuelog import QueueEvent, QueueLogEntry
 from waterline.domain.agents import QueuePurpose
+from waterline.domain.callrecords import CallRecord
 from waterline.domain.errors import Conflict, InvalidInput, NotFound
+from waterline.domain.tasks import TaskKind, TaskState
 from waterline.services.ports import QueueLogFilter
 from waterline.services.queues import (
     config_from_json,
@@ -114,3 +116,30 @@ def test_acd_entries_are_stored(store: FakeStore) -> None:
     assert [(r.event, r.at, r.wait) for r in stored] == [
         ("enter", T0, None), ("timeout", T0 + timedelta(seconds=30), 30.0)
     ]
+
+
+def test_a_queue_call_back_is_a_task_done_when_connected_left_open_when_failed(store: FakeStore) -> None:
+    at = T0.timestamp()
+    with store.uow() as uow:
+        uow.calls.add(CallRecord("c1", "13912345678", "4006360888", T0))
+        uow.commit()
+    store_log(store.uow(), [
+        QueueLogEntry(at, "orders-yanta", "c1", QueueEvent.ENTER, position=1),
+        QueueLogEntry(at + 40, "orders-yanta", "c1", QueueEvent.CALLBACK_REQUESTED, position=1, wait=40.0),
+        QueueLogEntry(at + 50, "orders-yanta", "c2", QueueEvent.CALLBACK_REQUESTED, position=2, wait=50.0),
+    ])
+    with store.uow() as uow:
+        opened = uow.tasks.search(state=TaskState.OPEN)
+    assert sorted((t.call_id, t.caller, t.kind) for t in opened) == [
+        ("c1", "13912345678", TaskKind.QUEUE_CALLBACK), ("c2", "", TaskKind.QUEUE_CALLBACK)]
+    store_log(store.uow(), [
+        QueueLogEntry(at + 90, "orders-yanta", "c1", QueueEvent.CALLBACK_CONNECTED, agent="kefu01",
+                      wait=90.0),
+        QueueLogEntry(at + 95, "orders-yanta", "c2", QueueEvent.CALLBACK_FAILED, detail="no-answer"),
+    ])
+    with store.uow() as uow:
+        done = uow.tasks.search(state=TaskState.DONE)
+        still_open = uow.tasks.search(state=TaskState.OPEN)
+    assert [t.call_id for t in done] == ["c1"] and "kefu01" in done[0].note
+    assert done[0].done_at == T0 + timedelta(seconds=90) and done[0].done_by is None
+    assert [t.call_id for t in still_open] == ["c2"] and "no-answer" in still_open[0].note

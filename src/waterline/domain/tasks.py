@@ -15,6 +15,9 @@ class TaskKind(StrEnum):
     MISSED_CALL = "missed_call"
     # a courier could not deliver (nobody home, wrong address...): someone calls the customer
     DELIVERY_ISSUE = "delivery_issue"
+    # a queued caller pressed 1 to be called back: the ACD calls an agent, then the customer; done when
+    # they are connected, left open (for a person to ring back) when the customer could not be reached
+    QUEUE_CALLBACK = "queue_callback"
 
 
 class TaskState(StrEnum):

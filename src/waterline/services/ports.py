@@ -35,7 +35,7 @@ from waterline.domain.overrides import HolidayOverride
 from waterline.domain.products import Product
 from waterline.domain.queuelog import QueueLogRecord
 from waterline.domain.stations import Courier, Station
-from waterline.domain.tasks import Complaint, Task, TaskState
+from waterline.domain.tasks import Complaint, Task, TaskKind, TaskState
 from waterline.domain.tickets import TicketAccount, TicketEntry
 
 
@@ -338,6 +338,10 @@ class TaskRepository(Protocol):
 
     def search(self, *, state: TaskState | None = None, limit: int = 50, offset: int = 0) -> list[Task]:
         """Tasks (in one state when given), newest first."""
+        ...
+
+    def find_open(self, call_id: str, kind: TaskKind) -> Task | None:
+        """The newest open task of ``kind`` about the call ``call_id``, or None."""
         ...
 
 

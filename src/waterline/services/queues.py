@@ -25,11 +25,12 @@ from waterline.calls.queue import (
     Strategy,
     Tier,
 )
-from waterline.calls.queuelog import QueueLogEntry
+from waterline.calls.queuelog import QueueEvent, QueueLogEntry
 from waterline.domain.agents import QueuePurpose
 from waterline.domain.errors import InvalidInput, found
 from waterline.domain.phones import normalise
 from waterline.domain.queuelog import QueueLogRecord
+from waterline.domain.tasks import Task, TaskKind
 from waterline.services.ports import QueueDefinition, UnitOfWork
 
 __all__ = [
@@ -169,9 +170,41 @@ def log_record(entry: QueueLogEntry) -> QueueLogRecord:
 
 
 def store_log(uow: UnitOfWork, entries: Iterable[QueueLogEntry]) -> int:
-    """Append ACD entries to the queue log in one transaction; returns how many."""
+    """Append ACD entries to the queue log in one transaction; returns how many.
+
+    Queue call-backs are tracked as tasks in the same transaction: a caller who pressed 1 opens a
+    ``queue_callback`` task; it is done once the agent and the customer are connected, and a call-back that
+    could not reach the customer stays open, noted, for a person to ring back.
+    """
+    entries = list(entries)
     records = [log_record(entry) for entry in entries]
     with uow:
         uow.queue_log.add_many(records)
+        for entry in entries:
+            _track_callback(uow, entry)
         uow.commit()
     return len(records)
+
+
+def _track_callback(uow: UnitOfWork, entry: QueueLogEntry) -> None:
+    at = datetime.fromtimestamp(entry.at, UTC)
+    if entry.event is QueueEvent.CALLBACK_REQUESTED:
+        record = uow.calls.get_by_call_id(entry.call_id)
+        uow.tasks.add(Task(
+            kind=TaskKind.QUEUE_CALLBACK, caller=record.caller if record is not None else "", created_at=at,
+            call_id=entry.call_id, customer_id=record.customer_id if record is not None else None,
+            note=f"排队回拨（队列 {entry.queue}）/ queue call-back ({entry.queue})",
+        ))
+        return
+    if entry.event not in (QueueEvent.CALLBACK_CONNECTED, QueueEvent.CALLBACK_FAILED):
+        return
+    task = uow.tasks.find_open(entry.call_id, TaskKind.QUEUE_CALLBACK)
+    if task is None:
+        return
+    if entry.event is QueueEvent.CALLBACK_CONNECTED:
+        task.note += f"；已回拨接通（坐席 {entry.agent}）/ connected to {entry.agent}"
+        task.mark_done(at=at, by=None)
+    else:
+        task.note += (f"；自动回拨未接通（{entry.detail}），请人工回电"
+                      f" / call-back failed ({entry.detail}): ring back")
+    uow.tasks.save(task)

@@ -33,3 +33,23 @@ def test_tasks_round_trip_and_filter(session_factory: sessionmaker[Session]) -> 
     assert done[0].done_at == T0 + timedelta(hours=1)
     assert [t.id for t in open_] == [second.id]
     assert [t.id for t in every] == [first.id]
+
+
+def test_find_open_takes_the_newest_open_task_of_the_kind_for_the_call(
+        session_factory: sessionmaker[Session]) -> None:
+    uow = SqlAlchemyUnitOfWork(session_factory)
+    with uow:
+        older = uow.tasks.add(Task(TaskKind.QUEUE_CALLBACK, "13912345678", T0, call_id="c1"))
+        newer = uow.tasks.add(Task(TaskKind.QUEUE_CALLBACK, "13912345678", T0, call_id="c1"))
+        uow.tasks.add(Task(TaskKind.MISSED_CALL, "13912345678", T0, call_id="c1"))
+        uow.commit()
+    with uow:
+        found = uow.tasks.find_open("c1", TaskKind.QUEUE_CALLBACK)
+        assert found is not None and found.id == newer.id
+        found.mark_done(at=T0, by=None)
+        uow.tasks.save(found)
+        uow.commit()
+    with uow:
+        again = uow.tasks.find_open("c1", TaskKind.QUEUE_CALLBACK)
+        assert again is not None and again.id == older.id
+        assert uow.tasks.find_open("c2", TaskKind.QUEUE_CALLBACK) is None

@@ -89,6 +89,18 @@ class SqlAlchemyTaskRepository:
         query = query.limit(limit).offset(offset)
         return [_task(row) for row in self._session().execute(query).mappings().all()]
 
+    def find_open(self, call_id: str, kind: TaskKind) -> Task | None:
+        """The newest open task of ``kind`` about the call, or None."""
+        query = (
+            select(tasks_table)
+            .where(tasks_table.c.call_id == call_id, tasks_table.c.kind == kind.value,
+                   tasks_table.c.state == TaskState.OPEN.value)
+            .order_by(tasks_table.c.id.desc())
+            .limit(1)
+        )
+        row = self._session().execute(query).mappings().one_or_none()
+        return None if row is None else _task(row)
+
 
 def _conforms(repo: SqlAlchemyTaskRepository) -> TaskRepository:
     # mypy checks here that the adapter implements the port
