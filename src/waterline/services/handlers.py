@@ -459,16 +459,7 @@ def place_order(cmd: PlaceOrder, uow: UnitOfWork, deps: Dependencies) -> Order:
             if line.paid_with_tickets:
                 plan_consumption(line_accounts, line.quantity, order_id, now, cmd.by)
         if courier is not None:
-            _queue_sms(
-                uow,
-                deps,
-                customer,
-                order,
-                "sms.order_dispatched",
-                courier_name=courier.name,
-                courier_phone=courier.mobile,
-                eta=_eta_text(order.eta),
-            )
+            _tell_dispatched(uow, deps, customer, order, courier)
         else:
             _queue_sms(uow, deps, customer, order, "sms.order_placed")
         uow.commit()
@@ -495,16 +486,7 @@ def dispatch_order(cmd: DispatchOrder, uow: UnitOfWork, deps: Dependencies) -> O
             raise InvalidInput(
                 "order.not_dispatchable", number=order.number, detail="no courier with room / 无空闲送水员"
             )
-        _queue_sms(
-            uow,
-            deps,
-            customer,
-            order,
-            "sms.order_dispatched",
-            courier_name=courier.name,
-            courier_phone=courier.mobile,
-            eta=_eta_text(order.eta),
-        )
+        _tell_dispatched(uow, deps, customer, order, courier)
         uow.flush()
         uow.commit()
         return order
@@ -539,19 +521,17 @@ def reassign_order(cmd: ReassignOrder, uow: UnitOfWork, deps: Dependencies) -> O
         _record_transition(uow, order, record)
         uow.record(OrderDispatched(order_id, order.number, station_key, courier_key, order.eta, record.at))
         uow.record(CourierAssigned(order_id, courier_key, record.at))
-        _queue_sms(
-            uow,
-            deps,
-            customer,
-            order,
-            "sms.order_dispatched",
-            courier_name=courier.name,
-            courier_phone=courier.mobile,
-            eta=_eta_text(order.eta),
-        )
+        _tell_dispatched(uow, deps, customer, order, courier)
         uow.flush()
         uow.commit()
         return order
+
+
+def _tell_dispatched(uow: UnitOfWork, deps: Dependencies, customer: Customer, order: Order,
+                     courier: Courier) -> None:
+    """Queue the SMS that tells the customer which courier comes and when."""
+    _queue_sms(uow, deps, customer, order, "sms.order_dispatched", courier_name=courier.name,
+               courier_phone=courier.mobile, eta=_eta_text(order.eta))
 
 
 def _cancel(uow: UnitOfWork, deps: Dependencies, order: Order, reason: str, by: str) -> None:
